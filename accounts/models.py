@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from crm.text import email_key, name_key
+
+
+class Industry(models.TextChoices):
+    ACCOUNTING = "accounting", "Accounting"
+    AGRICULTURE = "agriculture", "Agriculture"
+    BROADCASTING = "broadcasting", "Broadcasting"
+    CONSTRUCTION = "construction", "Construction"
+    CONSULTING = "consulting", "Consulting"
+    EDUCATION = "education", "Education"
+    ENERGY = "energy", "Energy"
+    FINANCE = "finance", "Financial services"
+    GOVERNMENT = "government", "Government"
+    HEALTHCARE = "healthcare", "Healthcare"
+    HOSPITALITY = "hospitality", "Hospitality"
+    INSURANCE = "insurance", "Insurance"
+    LEGAL = "legal", "Legal services"
+    MANUFACTURING = "manufacturing", "Manufacturing"
+    MEDIA = "media", "Media"
+    NONPROFIT = "nonprofit", "Non-profit"
+    REAL_ESTATE = "real_estate", "Real estate"
+    RETAIL = "retail", "Retail"
+    TECHNOLOGY = "technology", "Technology"
+    TELECOM = "telecom", "Telecommunications"
+    TRANSPORT = "transport", "Transport and logistics"
+    WHOLESALE = "wholesale", "Wholesale"
+    OTHER = "other", "Other"
+
+
+class Account(models.Model):
+    """An organisation we sell to."""
+
+    name = models.CharField(max_length=160)
+    # Derived from name; indexed so duplicate detection is one index lookup.
+    name_key = models.CharField(max_length=160, editable=False, db_index=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    website = models.URLField(blank=True)
+    industry = models.CharField(max_length=30, choices=Industry.choices, blank=True)
+    city = models.CharField(max_length=80, blank=True)
+    country = models.CharField(max_length=80, blank=True)
+    description = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="accounts"
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        indexes = [
+            models.Index(fields=["owner", "name"], name="account_owner_name_idx"),
+            models.Index(fields=["-created_at"], name="account_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        self.name_key = name_key(self.name)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("accounts:detail", args=[self.pk])
+
+
+class Contact(models.Model):
+    """A person; standalone or working for an account."""
+
+    first_name = models.CharField(max_length=80, blank=True)
+    last_name = models.CharField(max_length=80)
+    email = models.EmailField(blank=True)
+    # Derived keys for duplicate detection (see accounts.selectors).
+    email_key = models.CharField(max_length=254, editable=False, db_index=True)
+    name_key = models.CharField(max_length=170, editable=False, db_index=True)
+    job_title = models.CharField(max_length=100, blank=True)
+    business_phone = models.CharField(max_length=50, blank=True)
+    mobile_phone = models.CharField(max_length=50, blank=True)
+    account = models.ForeignKey(
+        Account, on_delete=models.SET_NULL, null=True, blank=True, related_name="contacts"
+    )
+    description = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="contacts"
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name", "pk"]
+        indexes = [
+            models.Index(fields=["owner", "last_name"], name="contact_owner_name_idx"),
+            models.Index(fields=["-created_at"], name="contact_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+    @staticmethod
+    def person_key(first_name: str | None, last_name: str | None) -> str:
+        return f"{name_key(first_name)}|{name_key(last_name)}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.email_key = email_key(self.email)
+        self.name_key = self.person_key(self.first_name, self.last_name)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("accounts:contact_detail", args=[self.pk])

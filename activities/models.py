@@ -1,0 +1,195 @@
+"""Notes, activities and stakeholder connections.
+
+Each "regarding" link is an explicit nullable foreign key per record type with
+a check constraint that exactly one is set, rather than a generic relation:
+the database then cascades deletes, keeps referential integrity and can index
+each link, and a timeline query is a plain indexed filter.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+REGARDING_FIELDS = ("lead", "account", "contact", "opportunity")
+
+
+def exactly_one_of(fields: tuple[str, ...]) -> models.Q:
+    condition = models.Q()
+    for chosen in fields:
+        term = models.Q(**{f"{chosen}__isnull": False})
+        for other in fields:
+            if other != chosen:
+                term &= models.Q(**{f"{other}__isnull": True})
+        condition |= term
+    return condition
+
+
+class Regarding(models.Model):
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, null=True, blank=True)
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, null=True, blank=True)
+    contact = models.ForeignKey("accounts.Contact", on_delete=models.CASCADE, null=True, blank=True)
+    opportunity = models.ForeignKey(
+        "opportunities.Opportunity", on_delete=models.CASCADE, null=True, blank=True
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def regarding(self):
+        for name in REGARDING_FIELDS:
+            obj = getattr(self, name)
+            if obj is not None:
+                return obj
+        return None
+
+
+class Note(Regarding):
+    title = models.CharField(max_length=200, blank=True)
+    text = models.TextField(blank=True)
+    attachment = models.FileField(upload_to="notes/%Y/%m/", blank=True)
+    attachment_name = models.CharField(max_length=255, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notes"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=exactly_one_of(REGARDING_FIELDS), name="note_regards_exactly_one"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["lead", "-created_at"], name="note_lead_created"),
+            models.Index(fields=["opportunity", "-created_at"], name="note_opp_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or (self.text[:50] if self.text else self.attachment_name or "Note")
+
+
+class Activity(Regarding):
+    class Type(models.TextChoices):
+        PHONE_CALL = "phone_call", "Phone call"
+        EMAIL = "email", "Email"
+        TASK = "task", "Task"
+        APPOINTMENT = "appointment", "Appointment"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        COMPLETED = "completed", "Completed"
+        CANCELED = "canceled", "Canceled"
+
+    class Direction(models.TextChoices):
+        OUTGOING = "outgoing", "Outgoing"
+        INCOMING = "incoming", "Incoming"
+
+    class Priority(models.TextChoices):
+        LOW = "low", "Low"
+        NORMAL = "normal", "Normal"
+        HIGH = "high", "High"
+
+    type = models.CharField(max_length=20, choices=Type.choices)
+    subject = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="activities"
+    )
+    due_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    # Phone call and email.
+    direction = models.CharField(max_length=10, choices=Direction.choices, blank=True)
+    phone_number = models.CharField(max_length=50, blank=True)
+    email_from = models.CharField(max_length=254, blank=True)
+    email_to = models.CharField(max_length=1000, blank=True)
+    # Task.
+    priority = models.CharField(
+        max_length=10, choices=Priority.choices, default=Priority.NORMAL, blank=True
+    )
+    # Appointment.
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    location = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "activities"
+        constraints = [
+            models.CheckConstraint(
+                condition=exactly_one_of(REGARDING_FIELDS), name="activity_regards_exactly_one"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ends_at__isnull=True)
+                | models.Q(starts_at__isnull=True)
+                | models.Q(ends_at__gte=models.F("starts_at")),
+                name="activity_ends_after_start",
+                violation_error_message="An appointment cannot end before it starts.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "status", "due_at"], name="activity_owner_status_due"),
+            models.Index(fields=["lead", "-created_at"], name="activity_lead_created"),
+            models.Index(fields=["opportunity", "-created_at"], name="activity_opp_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()}: {self.subject}"
+
+
+class Connection(models.Model):
+    """A stakeholder: a contact connected to a lead or an opportunity with a role."""
+
+    class Role(models.TextChoices):
+        STAKEHOLDER = "stakeholder", "Stakeholder"
+        DECISION_MAKER = "decision_maker", "Decision Maker"
+        TECHNICAL_BUYER = "technical_buyer", "Technical Buyer"
+        ECONOMIC_BUYER = "economic_buyer", "Economic Buyer"
+        INFLUENCER = "influencer", "Influencer"
+
+    lead = models.ForeignKey(
+        "leads.Lead", on_delete=models.CASCADE, null=True, blank=True, related_name="connections"
+    )
+    opportunity = models.ForeignKey(
+        "opportunities.Opportunity",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="connections",
+    )
+    contact = models.ForeignKey(
+        "accounts.Contact", on_delete=models.CASCADE, related_name="connections"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.STAKEHOLDER)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=exactly_one_of(("lead", "opportunity")),
+                name="connection_lead_or_opportunity",
+            ),
+            models.UniqueConstraint(
+                fields=["lead", "contact"],
+                condition=models.Q(lead__isnull=False),
+                name="connection_unique_lead_contact",
+            ),
+            models.UniqueConstraint(
+                fields=["opportunity", "contact"],
+                condition=models.Q(opportunity__isnull=False),
+                name="connection_unique_opportunity_contact",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact} ({self.get_role_display()})"

@@ -1,0 +1,68 @@
+from django.contrib import admin
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+
+from .models import Currency, OrganizationSettings, ProcessFlow, ProcessStage, ProcessStep
+
+admin.site.site_header = "Leadline administration"
+admin.site.site_title = "Leadline admin"
+admin.site.index_title = "Configuration and data"
+
+
+@admin.register(Currency)
+class CurrencyAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "symbol", "decimal_places", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("code", "name")
+
+
+@admin.register(OrganizationSettings)
+class OrganizationSettingsAdmin(admin.ModelAdmin):
+    """The singleton: its list page goes straight to the one record."""
+
+    list_display = ("__str__", "create_records_on_qualify", "default_currency")
+
+    def has_add_permission(self, request):
+        return not OrganizationSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        obj = OrganizationSettings.load()
+        return HttpResponseRedirect(reverse("admin:crm_organizationsettings_change", args=[obj.pk]))
+
+
+class ProcessStageInline(admin.TabularInline):
+    model = ProcessStage
+    fields = ("order", "name", "entity")
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(ProcessFlow)
+class ProcessFlowAdmin(admin.ModelAdmin):
+    list_display = ("name", "is_default")
+    filter_horizontal = ("hidden_from_groups",)
+    inlines = [ProcessStageInline]
+
+
+class ProcessStepInline(admin.TabularInline):
+    model = ProcessStep
+    fields = ("order", "name", "field_name", "is_required")
+    extra = 0
+
+
+@admin.register(ProcessStage)
+class ProcessStageAdmin(admin.ModelAdmin):
+    list_display = ("name", "process", "entity", "order")
+    list_filter = ("process", "entity")
+    list_editable = ("order",)
+    ordering = ("process", "order")
+    inlines = [ProcessStepInline]
+
+
+@admin.register(ProcessStep)
+class ProcessStepAdmin(admin.ModelAdmin):
+    list_display = ("name", "stage", "field_name", "is_required", "order")
+    list_filter = ("stage__process", "stage")

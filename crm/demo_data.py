@@ -1,0 +1,312 @@
+"""The demo data set behind `manage.py seed_demo`: realistic names, every lead
+state and status reason, opportunities at every stage, notes and activities.
+Built through the services, so it obeys the same rules as real use."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from accounts.models import Account, Contact, Industry
+from activities.models import Activity, Note
+from leads import services as lead_services
+from leads.models import Lead, LeadSource, PurchaseProcess, PurchaseTimeframe, Rating
+from opportunities import services as opp_services
+
+MARKER_EMAIL = "nancy.davolio@northwindtraders.example"
+
+FIRST_NAMES = ["Nancy", "Andrew", "Janet", "Margaret", "Steven", "Michael", "Robert", "Laura", "Anne", "Olivia", "Liam", "Emma", "Noah", "Ava", "Sophia", "Lucas", "Mia", "Ethan", "Isabella", "Mason", "Amelia", "Logan", "Harper", "Elijah", "Evelyn", "James", "Abigail", "Benjamin", "Emily", "Henry", "Ella", "Sebastian", "Chloe", "Jack", "Grace", "Daniel", "Zoe", "Matthew", "Lily", "Samuel", "Hannah", "David", "Nora", "Joseph", "Aria", "Carter", "Riley", "Owen", "Leah", "Wyatt", "Priya", "Arjun", "Mei", "Hiroshi", "Yuki", "Fatima", "Omar", "Ingrid", "Lars", "Sofia", "Mateo", "Chiara", "Luca", "Aisha", "Kwame", "Ngozi", "Tomás", "Lucía"]
+LAST_NAMES = ["Davolio", "Fuller", "Leverling", "Peacock", "Buchanan", "Suyama", "King", "Callahan", "Dodsworth", "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez", "Clark", "Ramirez", "Lewis", "Robinson", "Walker", "Young", "Allen", "Wright", "Scott", "Torres", "Nguyen", "Hill", "Flores", "Green", "Adams", "Nelson", "Baker", "Hall", "Rivera", "Campbell", "Mitchell", "Carter", "Roberts", "Patel", "Kim", "Tanaka", "Sato", "Müller", "Schmidt", "Rossi", "Bianchi", "Okafor", "Mensah", "Johansson", "Novak", "Dubois", "Silva"]
+COMPANY_WORDS = ["Northwind", "Contoso", "Fabrikam", "Adventure", "Works", "Tailspin", "Wingtip", "Litware", "Proseware", "Alpine", "Coho", "Fourth", "Coffee", "Humongous", "Lucerne", "Margie's", "Travel", "Trey", "Research", "Woodgrove", "Blue", "Yonder", "Graphic", "Design", "Institute", "Wide", "World", "Importers", "Southridge", "Video", "City", "Power", "Light", "Datum", "Relecloud", "Lamna", "Healthcare", "Munson's", "Pickles", "Nod", "Publishers", "Consolidated", "Messenger", "Bellows", "College", "Best", "For", "You", "Organics", "Liberty's", "Delightful", "School", "of", "Fine", "Art"]
+COMPANY_SUFFIXES = ("Ltd", "Inc.", "Corp", "Group", "LLC", "GmbH", "Partners", "Systems", "Co.")
+TOPICS = (
+    "Interested in {n} licences",
+    "Needs a quote for {n} seats",
+    "Asked about annual support for {n} users",
+    "Trade show visitor: {n} units",
+    "Website enquiry: pricing for {n} devices",
+    "Renewal and expansion to {n} users",
+    "Pilot of {n} terminals",
+    "Replacement of {n} legacy systems",
+    "Webinar follow-up: {n} seats",
+    "Partner referral: {n} licences",
+)
+JOB_TITLES = (
+    "Purchasing Manager",
+    "IT Director",
+    "CFO",
+    "Operations Lead",
+    "Office Manager",
+    "Head of Procurement",
+    "CTO",
+    "Facilities Manager",
+    "VP Sales",
+    "Project Manager",
+)
+
+# (company, industry, city, country, [(first, last, title)])
+ACCOUNTS = [
+    (
+        "Northwind Traders",
+        "wholesale",
+        "Seattle",
+        "USA",
+        [("Nancy", "Davolio", "Purchasing Manager"), ("Andrew", "Fuller", "VP Sales")],
+    ),
+    (
+        "Contoso Ltd",
+        "technology",
+        "Redmond",
+        "USA",
+        [("Janet", "Leverling", "IT Director"), ("Steven", "Buchanan", "CTO")],
+    ),
+    (
+        "Fabrikam Inc.",
+        "manufacturing",
+        "Chicago",
+        "USA",
+        [("Margaret", "Peacock", "Head of Procurement")],
+    ),
+    (
+        "Adventure Works",
+        "retail",
+        "Bothell",
+        "USA",
+        [("Michael", "Suyama", "Operations Lead"), ("Robert", "King", "CFO")],
+    ),
+    ("Tailspin Toys", "retail", "London", "UK", [("Laura", "Callahan", "Office Manager")]),
+    ("Wingtip Toys", "retail", "Manchester", "UK", [("Anne", "Dodsworth", "Project Manager")]),
+    ("Litware Inc.", "technology", "Berlin", "Germany", [("Lukas", "Müller", "CTO")]),
+    ("Coho Winery", "agriculture", "Napa", "USA", [("Olivia", "Garcia", "Owner")]),
+    ("Fourth Coffee", "hospitality", "Portland", "USA", [("Liam", "Nguyen", "Operations Lead")]),
+    ("Lucerne Publishing", "media", "Zurich", "Switzerland", [("Sofia", "Rossi", "CFO")]),
+    (
+        "Woodgrove Bank",
+        "finance",
+        "New York",
+        "USA",
+        [("Ethan", "Clark", "IT Director"), ("Mia", "Lewis", "Head of Procurement")],
+    ),
+    ("Relecloud", "technology", "Tokyo", "Japan", [("Hiroshi", "Tanaka", "VP Sales")]),
+]
+
+
+def is_seeded() -> bool:
+    return Lead.objects.filter(email=MARKER_EMAIL).exists()
+
+
+def _company(rng: random.Random) -> str:
+    return f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_SUFFIXES)}"
+
+
+def _email(first: str, last: str, company: str) -> str:
+    domain = "".join(ch for ch in company.lower() if ch.isalnum())[:20] or "example"
+    local = f"{first}.{last}".lower().replace("ü", "u").replace("í", "i").replace("á", "a")
+    return f"{local}@{domain}.example"
+
+
+def _phone(rng: random.Random) -> str:
+    return f"+1 {rng.randint(200, 989)} 555 {rng.randint(1000, 9999)}"
+
+
+def seed(*, users: dict, rng: random.Random) -> None:
+    reps = [users["rep"], users["rep2"], users["manager"]]
+    accounts: list[Account] = []
+    contacts: list[Contact] = []
+    for i, (name, industry, city, country, people) in enumerate(ACCOUNTS):
+        owner = reps[i % len(reps)]
+        account = Account.objects.create(
+            name=name,
+            industry=industry,
+            city=city,
+            country=country,
+            owner=owner,
+            phone=_phone(rng),
+            email=f"info@{name.split()[0].lower()}.example",
+            website=f"https://www.{name.split()[0].lower()}.example",
+        )
+        accounts.append(account)
+        for first, last, title in people:
+            contacts.append(
+                Contact.objects.create(
+                    first_name=first,
+                    last_name=last,
+                    job_title=title,
+                    account=account,
+                    email=_email(first, last, name),
+                    business_phone=_phone(rng),
+                    owner=owner,
+                )
+            )
+
+    leads: list[Lead] = []
+    # The marker lead: open, for a known customer (existing contact and account).
+    nancy = contacts[0]
+    leads.append(
+        lead_services.create_lead(
+            user=users["rep"],
+            topic="Expansion to the Tacoma warehouse",
+            existing_contact=nancy,
+            existing_account=nancy.account,
+            lead_source=LeadSource.EXTERNAL_REFERRAL,
+            rating=Rating.HOT,
+            budget_amount=Decimal("48000"),
+            currency="USD",
+            purchase_timeframe=PurchaseTimeframe.THIS_QUARTER,
+        )
+    )
+    # A lead whose company matches an existing account: qualifying shows a duplicate warning.
+    leads.append(
+        lead_services.create_lead(
+            user=users["rep"],
+            topic="Contoso: 250 field tablets",
+            first_name="Priya",
+            last_name="Patel",
+            company_name="CONTOSO  ltd",
+            job_title="Procurement Lead",
+            email="priya.patel@contoso.example",
+            lead_source=LeadSource.TRADE_SHOW,
+            rating=Rating.HOT,
+            budget_amount=Decimal("120000"),
+            currency="USD",
+        )
+    )
+    for n in range(40):
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        company = _company(rng)
+        owner = reps[n % len(reps)]
+        leads.append(
+            lead_services.create_lead(
+                user=owner,
+                topic=rng.choice(TOPICS).format(n=rng.choice((5, 10, 25, 50, 100, 250))),
+                first_name=first,
+                last_name=last,
+                company_name=company,
+                job_title=rng.choice(JOB_TITLES),
+                email=_email(first, last, company),
+                business_phone=_phone(rng),
+                mobile_phone=_phone(rng) if n % 3 else "",
+                lead_source=rng.choice(LeadSource.values),
+                rating=rng.choice(Rating.values),
+                industry=rng.choice(Industry.values),
+                budget_amount=Decimal(rng.randrange(5_000, 250_000, 500)),
+                currency=rng.choice(("USD", "USD", "EUR", "GBP")),
+                purchase_timeframe=rng.choice(PurchaseTimeframe.values),
+                purchase_process=rng.choice(PurchaseProcess.values),
+                decision_maker_identified=rng.random() < 0.4,
+                status_reason=rng.choice((Lead.StatusReason.NEW, Lead.StatusReason.CONTACTED)),
+                description="Met at the spring expo; wants a demo before the end of the quarter."
+                if n % 4 == 0
+                else "",
+            )
+        )
+
+    _timeline(leads, rng)
+
+    # Disqualify with every reason.
+    for lead, reason in zip(leads[2:10], list(Lead.DISQUALIFY_REASONS) * 2, strict=False):
+        lead_services.disqualify_lead(lead=lead, user=lead.owner, reason=reason)
+    # Qualify enough leads for opportunities at every stage and outcome.
+    qualified = [
+        lead_services.qualify_lead(lead=lead, user=lead.owner, ignore_duplicates=True)
+        for lead in leads[10:22]
+    ]
+    # One qualified without an opportunity; one qualified then reactivated.
+    lead_services.qualify_lead(
+        lead=leads[22], user=leads[22].owner, create_opportunity=False, ignore_duplicates=True
+    )
+    lead_services.qualify_lead(lead=leads[23], user=leads[23].owner, ignore_duplicates=True)
+    lead_services.reactivate_lead(lead=leads[23], user=leads[23].owner)
+
+    opportunities = [r.opportunity for r in qualified if r.opportunity]
+    for i, opp in enumerate(opportunities):
+        user = opp.owner
+        moves = 2 if i >= 9 else i % 3  # Develop, Propose, Close; closed ones at Close
+        for _ in range(moves):
+            opp = opp_services.move_to_next_stage(opportunity=opp, user=user)
+        if i in (9,):
+            opp_services.close_opportunity(
+                opportunity=opp, user=user, won=True, actual_revenue=opp.budget_amount
+            )
+        elif i == 10:
+            opp_services.close_opportunity(
+                opportunity=opp, user=user, won=False, status_reason="out_sold"
+            )
+        elif i == 11:
+            opp_services.close_opportunity(
+                opportunity=opp, user=user, won=False, status_reason="canceled"
+            )
+
+
+def _timeline(leads: list[Lead], rng: random.Random) -> None:
+    now = timezone.now()
+    for i, lead in enumerate(leads[:24]):
+        Note.objects.create(
+            lead=lead,
+            author=lead.owner,
+            title="Discovery call",
+            text=f"{lead.first_name or 'They'} confirmed budget and asked for references. "
+            "Follow up with a tailored proposal.",
+        )
+        Activity.objects.create(
+            lead=lead,
+            owner=lead.owner,
+            type=Activity.Type.PHONE_CALL,
+            subject=f"Call {lead.full_name or lead.company_name}",
+            direction=Activity.Direction.OUTGOING,
+            phone_number=lead.business_phone,
+            due_at=now + timedelta(days=rng.randint(-3, 10)),
+            status=Activity.Status.COMPLETED if i % 3 == 0 else Activity.Status.OPEN,
+        )
+        if i % 2 == 0:
+            Activity.objects.create(
+                lead=lead,
+                owner=lead.owner,
+                type=Activity.Type.TASK,
+                subject="Send product brochure",
+                priority=Activity.Priority.HIGH,
+                due_at=now + timedelta(days=rng.randint(0, 7)),
+            )
+
+
+def generated_lead(*, rng: random.Random, n: int, owner_id: int, stage_id, created_at) -> Lead:
+    """One lead for the bulk scale-up: realistic fields, a realistic mix of states."""
+    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    company = _company(rng)
+    roll = rng.random()
+    if roll < 0.55:
+        state, reason = (
+            Lead.State.OPEN,
+            (Lead.StatusReason.NEW if roll < 0.35 else Lead.StatusReason.CONTACTED),
+        )
+    elif roll < 0.75:
+        state, reason = Lead.State.QUALIFIED, Lead.StatusReason.QUALIFIED
+    else:
+        state, reason = Lead.State.DISQUALIFIED, rng.choice(Lead.DISQUALIFY_REASONS)
+    closed_at = (
+        created_at + timedelta(days=rng.randint(1, 60)) if state != Lead.State.OPEN else None
+    )
+    return Lead(
+        topic=rng.choice(TOPICS).format(n=rng.choice((5, 10, 25, 50, 100))),
+        first_name=first,
+        last_name=last,
+        company_name=company,
+        job_title=rng.choice(JOB_TITLES),
+        email=f"{first.lower()}.{last.lower()}{n}@example.com",
+        business_phone=f"+1 555 {n % 10_000_000:07d}",
+        lead_source=rng.choice(LeadSource.values),
+        rating=rng.choices(Rating.values, (2, 5, 3))[0],
+        industry=rng.choice(Industry.values),
+        budget_amount=Decimal(rng.randrange(1_000, 500_000, 100)),
+        owner_id=owner_id,
+        stage_id=stage_id,
+        state=state,
+        status_reason=reason,
+        created_at=created_at,
+        modified_at=closed_at or created_at,
+        qualified_at=closed_at if state == Lead.State.QUALIFIED else None,
+        disqualified_at=closed_at if state == Lead.State.DISQUALIFIED else None,
+    )

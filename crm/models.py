@@ -1,0 +1,137 @@
+"""What every app shares: currencies, the organisation settings singleton and
+the business process flow definition (the stage bar)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group
+from django.db import models
+
+
+class Currency(models.Model):
+    code = models.CharField("ISO 4217 code", max_length=3, unique=True)
+    name = models.CharField(max_length=60)
+    symbol = models.CharField(max_length=5, blank=True)
+    decimal_places = models.PositiveSmallIntegerField(default=2)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name_plural = "currencies"
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class OrganizationSettings(models.Model):
+    """One row (pk=1) holding the organisation-wide options admins change."""
+
+    SINGLETON_PK = 1
+
+    create_records_on_qualify = models.BooleanField(
+        "Create account, contact and opportunity records by default upon qualifying a lead",
+        default=True,
+    )
+    default_currency = models.ForeignKey(
+        Currency, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    duplicate_detection_enabled = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = "organisation settings"
+        verbose_name_plural = "organisation settings"
+
+    def __str__(self) -> str:
+        return "Organisation settings"
+
+    def save(self, *args, **kwargs) -> None:
+        self.pk = self.SINGLETON_PK
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def load(cls) -> OrganizationSettings:
+        """The singleton, created with defaults (USD) the first time it is asked for."""
+        obj = cls.objects.select_related("default_currency").filter(pk=cls.SINGLETON_PK).first()
+        if obj is None:
+            obj, _ = cls.objects.get_or_create(
+                pk=cls.SINGLETON_PK,
+                defaults={"default_currency": Currency.objects.filter(code="USD").first()},
+            )
+        return obj
+
+
+class ProcessFlow(models.Model):
+    """A business process flow: ordered stages, each with steps, shown as the stage bar."""
+
+    name = models.CharField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    is_default = models.BooleanField(
+        default=False, help_text="The flow leads and opportunities follow."
+    )
+    hidden_from_groups = models.ManyToManyField(
+        Group,
+        blank=True,
+        related_name="hidden_process_flows",
+        help_text="Members of these roles do not see the stage bar.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
+                name="processflow_single_default",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def default(cls) -> ProcessFlow | None:
+        return cls.objects.filter(is_default=True).first()
+
+    def is_hidden_for(self, user) -> bool:
+        if not user.is_authenticated:
+            return True
+        return self.hidden_from_groups.filter(pk__in=user.groups.values("pk")).exists()
+
+
+class ProcessStage(models.Model):
+    class Entity(models.TextChoices):
+        LEAD = "lead", "Lead"
+        OPPORTUNITY = "opportunity", "Opportunity"
+
+    process = models.ForeignKey(ProcessFlow, on_delete=models.CASCADE, related_name="stages")
+    name = models.CharField(max_length=60)
+    entity = models.CharField(
+        max_length=20,
+        choices=Entity.choices,
+        help_text="The record the stage is worked on: a lead before qualifying, an "
+        "opportunity after.",
+    )
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["process", "order", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProcessStep(models.Model):
+    stage = models.ForeignKey(ProcessStage, on_delete=models.CASCADE, related_name="steps")
+    name = models.CharField(max_length=80)
+    field_name = models.CharField(
+        max_length=60,
+        blank=True,
+        help_text="Field of the lead or opportunity this step shows and fills, if any.",
+    )
+    is_required = models.BooleanField(default=False)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["stage", "order", "pk"]
+
+    def __str__(self) -> str:
+        return self.name

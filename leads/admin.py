@@ -1,0 +1,168 @@
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
+
+from . import services
+from .exceptions import LeadError
+from .models import Lead
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(exc.messages)
+    return str(getattr(exc, "message", exc)) or exc.__class__.__name__
+
+
+def _report(modeladmin, request, done: int, verb: str, failures: list[tuple[Lead, Exception]]):
+    if done:
+        modeladmin.message_user(request, f"{done} lead(s) {verb}.", messages.SUCCESS)
+    for lead, exc in failures:
+        modeladmin.message_user(
+            request, f"“{lead}” was not {verb}: {_error_text(exc)}", messages.ERROR
+        )
+
+
+@admin.action(description="Qualify selected leads")
+def qualify_selected(modeladmin, request, queryset):
+    results = services.qualify_leads(leads=list(queryset), user=request.user)
+    failures = [(r.lead, r.error) for r in results if r.error is not None]
+    _report(modeladmin, request, len(results) - len(failures), "qualified", failures)
+
+
+def _per_lead(modeladmin, request, queryset, verb, call):
+    done, failures = 0, []
+    for lead in queryset:
+        try:
+            call(lead)
+            done += 1
+        except (LeadError, PermissionDenied, ValidationError) as exc:
+            failures.append((lead, exc))
+    _report(modeladmin, request, done, verb, failures)
+
+
+def _disqualify_action(reason: Lead.StatusReason):
+    def action(modeladmin, request, queryset):
+        _per_lead(
+            modeladmin,
+            request,
+            queryset,
+            "disqualified",
+            lambda lead: services.disqualify_lead(lead=lead, user=request.user, reason=reason),
+        )
+
+    action.__name__ = f"disqualify_{reason.value}"
+    return admin.action(description=f"Disqualify selected leads: {reason.label}")(action)
+
+
+@admin.action(description="Reactivate selected leads")
+def reactivate_selected(modeladmin, request, queryset):
+    _per_lead(
+        modeladmin,
+        request,
+        queryset,
+        "reactivated",
+        lambda lead: services.reactivate_lead(lead=lead, user=request.user),
+    )
+
+
+@admin.register(Lead)
+class LeadAdmin(admin.ModelAdmin):
+    list_display = (
+        "topic",
+        "display_name",
+        "company_name",
+        "state",
+        "status_reason",
+        "lead_source",
+        "rating",
+        "owner",
+        "created_at",
+    )
+    list_filter = ("state", "status_reason", "lead_source", "rating", "industry", "owner")
+    search_fields = ("topic", "first_name", "last_name", "company_name", "email")
+    date_hierarchy = "created_at"
+    list_select_related = ("owner",)
+    raw_id_fields = ("existing_account", "existing_contact")
+    autocomplete_fields = ("owner",)
+    actions = [
+        qualify_selected,
+        *(_disqualify_action(r) for r in Lead.DISQUALIFY_REASONS),
+        reactivate_selected,
+    ]
+    show_full_result_count = False
+    lifecycle_readonly = (
+        "state",
+        "status_reason",
+        "stage",
+        "qualified_account",
+        "qualified_contact",
+        "qualified_opportunity",
+        "qualified_at",
+        "qualified_by",
+        "disqualified_at",
+        "disqualified_by",
+        "created_at",
+        "modified_at",
+    )
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "topic",
+                    ("first_name", "last_name"),
+                    ("company_name", "job_title"),
+                    ("business_phone", "mobile_phone"),
+                    ("email", "website"),
+                    ("existing_account", "existing_contact"),
+                    "owner",
+                )
+            },
+        ),
+        (
+            "Details",
+            {
+                "fields": (
+                    ("lead_source", "rating", "industry"),
+                    ("preferred_contact_method", "do_not_email", "do_not_call"),
+                    ("budget_amount", "currency"),
+                    ("purchase_timeframe", "purchase_process", "decision_maker_identified"),
+                    "description",
+                )
+            },
+        ),
+        ("Status", {"fields": lifecycle_readonly}),
+    )
+
+    readonly_fields = lifecycle_readonly
+
+    def has_change_permission(self, request, obj=None):
+        # An inactive lead is read-only here too: the admin shows it as text
+        # and refuses a POST to its change form.
+        if obj is not None and not obj.is_active:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        fields = {
+            name: form.cleaned_data[name]
+            for name in form.changed_data
+            if name in services.EDITABLE_FIELDS
+        }
+        if change:
+            services.update_lead(lead=obj, user=request.user, **fields)
+        else:
+            all_fields = {
+                n: v for n, v in form.cleaned_data.items() if n in services.EDITABLE_FIELDS
+            }
+            lead = services.create_lead(user=request.user, **all_fields)
+            obj.pk = lead.pk
+            obj._state.adding = False
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except LeadError as exc:
+            # E.g. the lead was closed by someone else while this form was open.
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())

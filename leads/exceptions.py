@@ -1,0 +1,73 @@
+"""Why the lead lifecycle refused a request. Views catch LeadError in one place
+and show its message; Django's PermissionDenied is raised where the user may not act."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from accounts.models import Account, Contact
+
+
+class LeadError(Exception):
+    """Base of every refusal of the lead lifecycle services."""
+
+    default_message = "The lead could not be changed."
+
+    def __init__(self, message: str | None = None):
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+
+class LeadNotOpen(LeadError):
+    default_message = "Only an open lead can be changed; this lead is inactive."
+
+
+class LeadNotInactive(LeadError):
+    default_message = "Only a qualified or disqualified lead can be reactivated."
+
+
+class DuplicatesFound(LeadError):
+    default_message = "Possible duplicate records were found."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        accounts: Sequence[Account] = (),
+        contacts: Sequence[Contact] = (),
+    ):
+        self.accounts = list(accounts)
+        self.contacts = list(contacts)
+        if message is None:
+            parts = []
+            if self.accounts:
+                parts.append(f"{len(self.accounts)} matching account(s)")
+            if self.contacts:
+                parts.append(f"{len(self.contacts)} matching contact(s)")
+            message = "Possible duplicates: " + " and ".join(parts) + "."
+        super().__init__(message)
+
+
+class QualifyOptionsRequired(LeadError):
+    default_message = (
+        "Say whether to create an account, a contact and an opportunity when qualifying."
+    )
+
+
+class InvalidReason(LeadError):
+    default_message = (
+        "Choose a disqualify reason: Lost, Cannot Contact, No Longer Interested or Canceled."
+    )
+
+
+class NothingToLinkOpportunityTo(LeadError):
+    default_message = (
+        "An opportunity needs a customer: give the lead a company or a person's name, "
+        "or choose an existing account or contact."
+    )
+
+
+class CurrencyRequired(LeadError):
+    default_message = "An opportunity needs a currency: choose one or set the default currency."

@@ -1,0 +1,268 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Industry
+
+from .exceptions import LeadNotOpen
+
+
+class LeadSource(models.TextChoices):
+    ADVERTISEMENT = "advertisement", "Advertisement"
+    EMPLOYEE_REFERRAL = "employee_referral", "Employee Referral"
+    EXTERNAL_REFERRAL = "external_referral", "External Referral"
+    PARTNER = "partner", "Partner"
+    PUBLIC_RELATIONS = "public_relations", "Public Relations"
+    SEMINAR = "seminar", "Seminar"
+    TRADE_SHOW = "trade_show", "Trade Show"
+    WEB = "web", "Web"
+    WORD_OF_MOUTH = "word_of_mouth", "Word of Mouth"
+    OTHER = "other", "Other"
+
+
+class Rating(models.TextChoices):
+    HOT = "hot", "Hot"
+    WARM = "warm", "Warm"
+    COLD = "cold", "Cold"
+
+
+class PreferredContactMethod(models.TextChoices):
+    ANY = "any", "Any"
+    EMAIL = "email", "Email"
+    PHONE = "phone", "Phone"
+    FAX = "fax", "Fax"
+    MAIL = "mail", "Mail"
+
+
+class PurchaseTimeframe(models.TextChoices):
+    IMMEDIATE = "immediate", "Immediate"
+    THIS_QUARTER = "this_quarter", "This Quarter"
+    NEXT_QUARTER = "next_quarter", "Next Quarter"
+    THIS_YEAR = "this_year", "This Year"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class PurchaseProcess(models.TextChoices):
+    INDIVIDUAL = "individual", "Individual"
+    COMMITTEE = "committee", "Committee"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class Lead(models.Model):
+    """A potential customer not yet qualified."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        QUALIFIED = "qualified", "Qualified"
+        DISQUALIFIED = "disqualified", "Disqualified"
+
+    class StatusReason(models.TextChoices):
+        NEW = "new", "New"
+        CONTACTED = "contacted", "Contacted"
+        QUALIFIED = "qualified", "Qualified"
+        LOST = "lost", "Lost"
+        CANNOT_CONTACT = "cannot_contact", "Cannot Contact"
+        NO_LONGER_INTERESTED = "no_longer_interested", "No Longer Interested"
+        CANCELED = "canceled", "Canceled"
+
+    # Which status reasons belong to which state; the check constraint below
+    # makes the database refuse any other pair.
+    STATUS_REASONS_BY_STATE = {
+        State.OPEN: (StatusReason.NEW, StatusReason.CONTACTED),
+        State.QUALIFIED: (StatusReason.QUALIFIED,),
+        State.DISQUALIFIED: (
+            StatusReason.LOST,
+            StatusReason.CANNOT_CONTACT,
+            StatusReason.NO_LONGER_INTERESTED,
+            StatusReason.CANCELED,
+        ),
+    }
+    DISQUALIFY_REASONS = STATUS_REASONS_BY_STATE[State.DISQUALIFIED]
+
+    # Fields a change to an inactive lead may touch: only the lifecycle itself.
+    LIFECYCLE_FIELDS = frozenset({"state", "status_reason", "stage_id", "modified_at"})
+
+    topic = models.CharField(
+        max_length=200, help_text="What the lead is interested in, or how it came in."
+    )
+    first_name = models.CharField(max_length=80, blank=True)
+    last_name = models.CharField(max_length=80, blank=True)
+    company_name = models.CharField(max_length=160, blank=True)
+    job_title = models.CharField(max_length=100, blank=True)
+    business_phone = models.CharField(max_length=50, blank=True)
+    mobile_phone = models.CharField(max_length=50, blank=True)
+    email = models.EmailField(blank=True)
+    website = models.URLField(blank=True)
+    preferred_contact_method = models.CharField(
+        max_length=10, choices=PreferredContactMethod.choices, default=PreferredContactMethod.ANY
+    )
+    do_not_email = models.BooleanField("do not email", default=False)
+    do_not_call = models.BooleanField("do not call", default=False)
+    lead_source = models.CharField(max_length=30, choices=LeadSource.choices, blank=True)
+    rating = models.CharField(max_length=10, choices=Rating.choices, default=Rating.WARM)
+    industry = models.CharField(max_length=30, choices=Industry.choices, blank=True)
+    budget_amount = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    currency = models.ForeignKey(
+        "crm.Currency", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    purchase_timeframe = models.CharField(
+        max_length=20, choices=PurchaseTimeframe.choices, blank=True
+    )
+    purchase_process = models.CharField(max_length=20, choices=PurchaseProcess.choices, blank=True)
+    decision_maker_identified = models.BooleanField(default=False)
+    description = models.TextField(blank=True)
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="leads"
+    )
+    existing_account = models.ForeignKey(
+        "accounts.Account", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    existing_contact = models.ForeignKey(
+        "accounts.Contact", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    state = models.CharField(max_length=20, choices=State.choices, default=State.OPEN)
+    status_reason = models.CharField(
+        max_length=30, choices=StatusReason.choices, default=StatusReason.NEW
+    )
+    stage = models.ForeignKey(
+        "crm.ProcessStage", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    qualified_account = models.ForeignKey(
+        "accounts.Account",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="originating_leads",
+    )
+    qualified_contact = models.ForeignKey(
+        "accounts.Contact",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="originating_leads",
+    )
+    qualified_opportunity = models.ForeignKey(
+        "opportunities.Opportunity",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    # A default rather than auto_now_add so imports and demo data can keep real dates.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    modified_at = models.DateTimeField(auto_now=True)
+    qualified_at = models.DateTimeField(null=True, blank=True)
+    qualified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    disqualified_at = models.DateTimeField(null=True, blank=True)
+    disqualified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(state="open", status_reason__in=["new", "contacted"])
+                    | models.Q(state="qualified", status_reason="qualified")
+                    | models.Q(
+                        state="disqualified",
+                        status_reason__in=[
+                            "lost",
+                            "cannot_contact",
+                            "no_longer_interested",
+                            "canceled",
+                        ],
+                    )
+                ),
+                name="lead_state_status_reason_consistent",
+                violation_error_message="The status reason does not belong to the lead's state.",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(topic=""),
+                name="lead_topic_required",
+                violation_error_message="Topic is required.",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    ~models.Q(first_name="") | ~models.Q(last_name="") | ~models.Q(company_name="")
+                ),
+                name="lead_person_or_company_required",
+                violation_error_message="Enter a first or last name, or a company name.",
+            ),
+        ]
+        indexes = [
+            # My Open Leads: owner + state, newest first.
+            models.Index(fields=["owner", "state", "-created_at"], name="lead_owner_state_created"),
+            # Open / Closed / All Leads: state, newest first.
+            models.Index(fields=["state", "-created_at"], name="lead_state_created"),
+            models.Index(fields=["-created_at"], name="lead_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} ({self.display_name})" if self.display_name else self.topic
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # Remember what was loaded so save() can tell a field edit of an
+        # inactive lead from a lifecycle change.
+        instance._loaded = dict(zip(field_names, values, strict=True))
+        return instance
+
+    def save(self, *args, **kwargs) -> None:
+        self._refuse_edit_when_inactive()
+        super().save(*args, **kwargs)
+        self._loaded = {f.attname: getattr(self, f.attname) for f in self._meta.concrete_fields}
+
+    def _refuse_edit_when_inactive(self) -> None:
+        loaded = getattr(self, "_loaded", None)
+        if not loaded or self.pk is None:
+            return
+        if loaded.get("state", self.State.OPEN) == self.State.OPEN:
+            return
+        changed = {
+            attname
+            for attname, old in loaded.items()
+            if attname not in self.LIFECYCLE_FIELDS and getattr(self, attname) != old
+        }
+        if changed:
+            raise LeadNotOpen(
+                f"This lead is {self.get_state_display().lower()} and read-only; "
+                "reactivate it to make changes."
+            )
+
+    def get_absolute_url(self) -> str:
+        return reverse("leads:detail", args=[self.pk])
+
+    @property
+    def is_active(self) -> bool:
+        return self.state == self.State.OPEN
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.company_name
+
+    @property
+    def has_person_name(self) -> bool:
+        return bool(self.first_name.strip() or self.last_name.strip())

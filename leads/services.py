@@ -1,0 +1,424 @@
+"""The lead lifecycle: every state change of a lead goes through these functions.
+
+Each service takes keyword-only arguments, runs in one transaction, locks the
+lead row (`select_for_update`) before reading its state, and either applies the
+whole change or raises a `leads.exceptions.LeadError` and changes nothing.
+Web views, the admin, bulk actions and imports all call these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from accounts.models import Account, Contact
+from accounts.selectors import duplicate_accounts, duplicate_contacts
+from crm import process
+from crm.models import Currency, OrganizationSettings
+from opportunities.models import Opportunity
+
+from .exceptions import (
+    CurrencyRequired,
+    DuplicatesFound,
+    InvalidReason,
+    LeadError,
+    LeadNotInactive,
+    LeadNotOpen,
+    NothingToLinkOpportunityTo,
+    QualifyOptionsRequired,
+)
+from .models import Lead
+
+# Fields a user may set when creating or editing a lead. State, status and the
+# qualification links change only through the lifecycle services below.
+EDITABLE_FIELDS = frozenset(
+    {
+        "topic",
+        "first_name",
+        "last_name",
+        "company_name",
+        "job_title",
+        "business_phone",
+        "mobile_phone",
+        "email",
+        "website",
+        "preferred_contact_method",
+        "do_not_email",
+        "do_not_call",
+        "lead_source",
+        "rating",
+        "industry",
+        "budget_amount",
+        "currency",
+        "purchase_timeframe",
+        "purchase_process",
+        "decision_maker_identified",
+        "description",
+        "owner",
+        "existing_account",
+        "existing_contact",
+        "status_reason",
+    }
+)
+
+# What choosing an existing contact fills into a new lead's empty fields.
+CONTACT_FILL_FIELDS = (
+    "first_name",
+    "last_name",
+    "job_title",
+    "business_phone",
+    "mobile_phone",
+    "email",
+)
+
+
+@dataclass
+class QualifyResult:
+    """What qualifying one lead produced; `error` is set when it was refused."""
+
+    lead: Lead
+    account: Account | None = None
+    contact: Contact | None = None
+    opportunity: Opportunity | None = None
+    error: Exception | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _ensure_can_act(user: AbstractBaseUser | None) -> None:
+    if user is None or not user.is_authenticated or not user.is_active:
+        raise PermissionDenied("You must be signed in with an active account to change leads.")
+
+
+def _lock(lead: Lead) -> Lead:
+    """The lead's row, locked until the transaction ends, as it is now in the database."""
+    try:
+        return Lead.objects.select_for_update().get(pk=lead.pk)
+    except Lead.DoesNotExist:
+        raise LeadError("This lead no longer exists.") from None
+
+
+def _sync(target: Lead, source: Lead) -> None:
+    """Make the caller's instance reflect what the service saved."""
+    if target is source:
+        return
+    for field in Lead._meta.concrete_fields:
+        setattr(target, field.attname, getattr(source, field.attname))
+    target._state.fields_cache = dict(source._state.fields_cache)
+    target._loaded = dict(source._loaded)
+
+
+def _clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise TypeError(f"These lead fields cannot be set here: {', '.join(sorted(unknown))}")
+    cleaned = dict(fields)
+    currency = cleaned.get("currency")
+    if isinstance(currency, str):
+        cleaned["currency"] = Currency.objects.filter(code=currency.upper()).first()
+        if cleaned["currency"] is None:
+            raise ValidationError({"currency": f"Unknown currency {currency!r}."})
+    for name, value in cleaned.items():
+        if isinstance(value, str) and name != "description":
+            cleaned[name] = value.strip()
+    status = cleaned.get("status_reason")
+    if status is not None and status not in Lead.STATUS_REASONS_BY_STATE[Lead.State.OPEN]:
+        raise ValidationError(
+            {
+                "status_reason": "An open lead's status reason is New or Contacted; use qualify "
+                "or disqualify to close it."
+            }
+        )
+    return cleaned
+
+
+def _fill_from_existing(lead: Lead) -> None:
+    """Copy a chosen account's and contact's details into the lead's empty fields."""
+    if lead.existing_account_id and not lead.company_name:
+        lead.company_name = lead.existing_account.name
+    if lead.existing_contact_id:
+        contact = lead.existing_contact
+        for name in CONTACT_FILL_FIELDS:
+            if not getattr(lead, name):
+                setattr(lead, name, getattr(contact, name))
+
+
+@transaction.atomic
+def create_lead(*, user: AbstractBaseUser, **fields: Any) -> Lead:
+    """Create an Open/New lead at the first stage of the process flow.
+
+    The owner defaults to the acting user. Choosing an existing account or
+    contact fills the lead's still-empty fields from it. Invalid data raises
+    ValidationError and saves nothing.
+    """
+    _ensure_can_act(user)
+    cleaned = _clean_fields(fields)
+    cleaned.setdefault("owner", user)
+    lead = Lead(**cleaned)
+    lead.state = Lead.State.OPEN
+    lead.status_reason = cleaned.get("status_reason") or Lead.StatusReason.NEW
+    lead.stage = process.first_lead_stage()
+    _fill_from_existing(lead)
+    lead.full_clean()
+    lead.save()
+    return lead
+
+
+@transaction.atomic
+def update_lead(*, lead: Lead, user: AbstractBaseUser, **fields: Any) -> Lead:
+    """Change an open lead's fields. An inactive lead raises LeadNotOpen."""
+    _ensure_can_act(user)
+    cleaned = _clean_fields(fields)
+    locked = _lock(lead)
+    if not locked.is_active:
+        raise LeadNotOpen(
+            f"This lead is {locked.get_state_display().lower()} and read-only; "
+            "reactivate it to make changes."
+        )
+    for name, value in cleaned.items():
+        setattr(locked, name, value)
+    locked.full_clean()
+    locked.save()
+    _sync(lead, locked)
+    return locked
+
+
+def _resolve_options(
+    settings: OrganizationSettings,
+    create_account: bool | None,
+    create_contact: bool | None,
+    create_opportunity: bool | None,
+) -> tuple[bool, bool, bool]:
+    options = {
+        "account": create_account,
+        "contact": create_contact,
+        "opportunity": create_opportunity,
+    }
+    if settings.create_records_on_qualify:
+        return tuple(True if v is None else bool(v) for v in options.values())  # type: ignore[return-value]
+    missing = [name for name, value in options.items() if value is None]
+    if missing:
+        raise QualifyOptionsRequired(
+            "Say whether to create "
+            + ", ".join(f"an {m}" if m[0] in "aeiou" else f"a {m}" for m in missing)
+            + " when qualifying this lead."
+        )
+    return tuple(bool(v) for v in options.values())  # type: ignore[return-value]
+
+
+def _resolve_currency(
+    currency: Currency | str | None, lead: Lead, settings: OrganizationSettings
+) -> Currency:
+    if isinstance(currency, str):
+        currency = Currency.objects.filter(code=currency.upper()).first()
+    chosen = currency or lead.currency or settings.default_currency
+    if chosen is None:
+        raise CurrencyRequired()
+    return chosen
+
+
+@transaction.atomic
+def qualify_lead(
+    *,
+    lead: Lead,
+    user: AbstractBaseUser,
+    create_account: bool | None = None,
+    create_contact: bool | None = None,
+    create_opportunity: bool | None = None,
+    currency: Currency | str | None = None,
+    existing_account: Account | None = None,
+    existing_contact: Contact | None = None,
+    ignore_duplicates: bool = False,
+) -> QualifyResult:
+    """Qualify an open lead into an account, a contact and an opportunity.
+
+    Guarantees: only an Open lead is qualified (else LeadNotOpen); with the
+    organisation setting off, the caller must say which records to create
+    (else QualifyOptionsRequired); possible duplicates of the records to be
+    created raise DuplicatesFound unless the caller chose existing records or
+    said to ignore them; everything happens in one transaction, so any
+    refusal or failure leaves no partial records.
+    """
+    _ensure_can_act(user)
+    locked = _lock(lead)
+    if not locked.is_active:
+        raise LeadNotOpen(
+            f"This lead is already {locked.get_state_display().lower()}; only an open lead "
+            "can be qualified."
+        )
+    settings = OrganizationSettings.load()
+    want_account, want_contact, want_opportunity = _resolve_options(
+        settings, create_account, create_contact, create_opportunity
+    )
+
+    caller_chose_existing = existing_account is not None or existing_contact is not None
+    account = existing_account or locked.existing_account
+    contact = existing_contact or locked.existing_contact
+    company = locked.company_name.strip()
+    make_account = want_account and bool(company) and account is None
+    make_contact = want_contact and locked.has_person_name and contact is None
+
+    if settings.duplicate_detection_enabled and not ignore_duplicates and not caller_chose_existing:
+        account_matches = list(duplicate_accounts(company_name=company)) if make_account else []
+        contact_matches = (
+            list(
+                duplicate_contacts(
+                    email=locked.email, first_name=locked.first_name, last_name=locked.last_name
+                )
+            )
+            if make_contact
+            else []
+        )
+        if account_matches or contact_matches:
+            raise DuplicatesFound(accounts=account_matches, contacts=contact_matches)
+
+    new_account = new_contact = opportunity = None
+    if make_account:
+        new_account = Account(
+            name=company,
+            email=locked.email,
+            phone=locked.business_phone,
+            website=locked.website,
+            industry=locked.industry,
+            owner=user,
+        )
+        new_account.full_clean()
+        new_account.save()
+        account = new_account
+    if make_contact:
+        new_contact = Contact(
+            # A contact needs a last name; a lead known only by a first name gives that.
+            first_name=locked.first_name if locked.last_name else "",
+            last_name=locked.last_name or locked.first_name,
+            job_title=locked.job_title,
+            business_phone=locked.business_phone,
+            mobile_phone=locked.mobile_phone,
+            email=locked.email,
+            account=account,
+            owner=user,
+        )
+        new_contact.full_clean()
+        new_contact.save()
+        contact = new_contact
+
+    if want_opportunity:
+        opportunity = _create_opportunity_from(
+            locked,
+            user=user,
+            account=account,
+            contact=contact,
+            currency=_resolve_currency(currency, locked, settings),
+        )
+
+    now = timezone.now()
+    locked.state = Lead.State.QUALIFIED
+    locked.status_reason = Lead.StatusReason.QUALIFIED
+    locked.qualified_account = account
+    locked.qualified_contact = contact
+    locked.qualified_opportunity = opportunity
+    locked.qualified_at = now
+    locked.qualified_by = user
+    locked.stage = opportunity.stage if opportunity else process.first_lead_stage()
+    locked.save()
+    _sync(lead, locked)
+    return QualifyResult(
+        lead=locked, account=new_account, contact=new_contact, opportunity=opportunity
+    )
+
+
+def _create_opportunity_from(
+    lead: Lead,
+    *,
+    user: AbstractBaseUser,
+    account: Account | None,
+    contact: Contact | None,
+    currency: Currency,
+) -> Opportunity:
+    # Customer precedence: an account (existing, else new), else a contact.
+    if account is None and contact is None:
+        raise NothingToLinkOpportunityTo()
+    opportunity = Opportunity(
+        name=lead.topic,
+        account=account,
+        contact=None if account is not None else contact,
+        currency=currency,
+        budget_amount=lead.budget_amount,
+        description=lead.description,
+        purchase_timeframe=lead.purchase_timeframe,
+        purchase_process=lead.purchase_process,
+        originating_lead=lead,
+        owner=user,
+        stage=process.first_opportunity_stage(),
+    )
+    opportunity.full_clean()
+    opportunity.save()
+    return opportunity
+
+
+@transaction.atomic
+def disqualify_lead(*, lead: Lead, user: AbstractBaseUser, reason: str) -> Lead:
+    """Close an open lead as Disqualified with one of the four reasons."""
+    _ensure_can_act(user)
+    if reason not in Lead.DISQUALIFY_REASONS:
+        raise InvalidReason(
+            f"{reason!r} is not a disqualify reason; choose Lost, Cannot Contact, "
+            "No Longer Interested or Canceled."
+        )
+    locked = _lock(lead)
+    if not locked.is_active:
+        raise LeadNotOpen(
+            f"This lead is already {locked.get_state_display().lower()}; only an open lead "
+            "can be disqualified."
+        )
+    locked.state = Lead.State.DISQUALIFIED
+    locked.status_reason = Lead.StatusReason(reason)
+    locked.disqualified_at = timezone.now()
+    locked.disqualified_by = user
+    locked.save()
+    _sync(lead, locked)
+    return locked
+
+
+@transaction.atomic
+def reactivate_lead(*, lead: Lead, user: AbstractBaseUser) -> Lead:
+    """Reopen a qualified or disqualified lead as Open/New.
+
+    The owner and every link to records created before are kept.
+    """
+    _ensure_can_act(user)
+    locked = _lock(lead)
+    if locked.is_active:
+        raise LeadNotInactive(
+            "This lead is already open; only an inactive lead can be reactivated."
+        )
+    locked.state = Lead.State.OPEN
+    locked.status_reason = Lead.StatusReason.NEW
+    locked.stage = process.first_lead_stage()
+    locked.save(update_fields=["state", "status_reason", "stage", "modified_at"])
+    _sync(lead, locked)
+    return locked
+
+
+def qualify_leads(
+    *, leads: Iterable[Lead], user: AbstractBaseUser, **options: Any
+) -> list[QualifyResult]:
+    """Qualify many leads, each in its own transaction: one refusal does not stop the rest.
+
+    Returns one result per lead, in order; a refused lead's result carries the
+    exception in `.error`.
+    """
+    results = []
+    for lead in leads:
+        try:
+            results.append(qualify_lead(lead=lead, user=user, **options))
+        except (LeadError, PermissionDenied, ValidationError, DatabaseError) as exc:
+            results.append(QualifyResult(lead=lead, error=exc))
+    return results

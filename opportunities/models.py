@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from leads.models import PurchaseProcess, PurchaseTimeframe
+
+
+class Opportunity(models.Model):
+    """A potential sale to exactly one customer: an account or a contact."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    class StatusReason(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In Progress"
+        ON_HOLD = "on_hold", "On Hold"
+        WON = "won", "Won"
+        CANCELED = "canceled", "Canceled"
+        OUT_SOLD = "out_sold", "Out-Sold"
+
+    STATUS_REASONS_BY_STATE = {
+        State.OPEN: (StatusReason.IN_PROGRESS, StatusReason.ON_HOLD),
+        State.WON: (StatusReason.WON,),
+        State.LOST: (StatusReason.CANCELED, StatusReason.OUT_SOLD),
+    }
+
+    name = models.CharField("topic", max_length=200)
+    account = models.ForeignKey(
+        "accounts.Account",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="opportunities",
+    )
+    contact = models.ForeignKey(
+        "accounts.Contact",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="opportunities",
+    )
+    currency = models.ForeignKey("crm.Currency", on_delete=models.PROTECT, related_name="+")
+    budget_amount = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    estimated_revenue = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    actual_revenue = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    estimated_close_date = models.DateField(null=True, blank=True)
+    actual_close_date = models.DateField(null=True, blank=True)
+    purchase_timeframe = models.CharField(
+        max_length=20, choices=PurchaseTimeframe.choices, blank=True
+    )
+    purchase_process = models.CharField(max_length=20, choices=PurchaseProcess.choices, blank=True)
+    description = models.TextField(blank=True)
+    originating_lead = models.ForeignKey(
+        "leads.Lead",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="opportunities",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="opportunities"
+    )
+    stage = models.ForeignKey(
+        "crm.ProcessStage", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    status_reason = models.CharField(
+        max_length=20, choices=StatusReason.choices, default=StatusReason.IN_PROGRESS
+    )
+
+    # Business process flow steps (Develop, Propose, Close).
+    customer_need = models.TextField(blank=True)
+    proposed_solution = models.TextField(blank=True)
+    identify_stakeholders = models.BooleanField(default=False)
+    identify_competitors = models.BooleanField(default=False)
+    identify_sales_team = models.BooleanField(default=False)
+    develop_proposal = models.BooleanField(default=False)
+    complete_internal_review = models.BooleanField(default=False)
+    present_proposal = models.BooleanField(default=False)
+    complete_final_proposal = models.BooleanField(default=False)
+    present_final_proposal = models.BooleanField(default=False)
+    final_decision_date = models.DateField(null=True, blank=True)
+    send_thank_you = models.BooleanField("send thank-you note", default=False)
+    file_debrief = models.BooleanField(default=False)
+
+    # A default rather than auto_now_add so imports and demo data can keep real dates.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    modified_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "opportunities"
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(account__isnull=False, contact__isnull=True)
+                    | models.Q(account__isnull=True, contact__isnull=False)
+                ),
+                name="opportunity_exactly_one_customer",
+                violation_error_message="An opportunity's customer is exactly one account or "
+                "one contact.",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(state="open", status_reason__in=["in_progress", "on_hold"])
+                    | models.Q(state="won", status_reason="won")
+                    | models.Q(state="lost", status_reason__in=["canceled", "out_sold"])
+                ),
+                name="opportunity_state_status_reason_consistent",
+                violation_error_message="The status reason does not belong to the state.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "state", "-created_at"], name="opp_owner_state_created"),
+            models.Index(fields=["state", "-created_at"], name="opp_state_created"),
+            models.Index(fields=["-created_at"], name="opp_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("opportunities:detail", args=[self.pk])
+
+    @property
+    def is_active(self) -> bool:
+        return self.state == self.State.OPEN
+
+    @property
+    def customer(self):
+        return self.account or self.contact

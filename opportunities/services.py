@@ -1,0 +1,118 @@
+"""Writes for opportunities."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from crm import process
+
+from .models import Opportunity
+
+
+@transaction.atomic
+def create_opportunity(*, user, owner=None, **fields) -> Opportunity:
+    """Create an open opportunity at the first opportunity stage of the default flow."""
+    fields.setdefault("stage", process.first_opportunity_stage())
+    opportunity = Opportunity(owner=owner or user, **fields)
+    opportunity.full_clean()
+    opportunity.save()
+    return opportunity
+
+
+class OpportunityError(Exception):
+    """Base of every refusal of the opportunity services."""
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
+def _lock(opportunity: Opportunity) -> Opportunity:
+    return Opportunity.objects.select_for_update().select_related("stage").get(pk=opportunity.pk)
+
+
+def _require_open(opportunity: Opportunity) -> None:
+    if not opportunity.is_active:
+        raise OpportunityError(
+            f"This opportunity is closed as {opportunity.get_state_display()} and read-only; "
+            "reopen it to make changes."
+        )
+
+
+def _move(opportunity: Opportunity, user, step: int) -> Opportunity:
+    locked = _lock(opportunity)
+    _require_open(locked)
+    stages = process.opportunity_stages()
+    ids = [s.pk for s in stages]
+    current = ids.index(locked.stage_id) if locked.stage_id in ids else -1
+    target = current + step
+    if not 0 <= target < len(stages):
+        word = "last" if step > 0 else "first"
+        raise OpportunityError(f"The opportunity is already at the {word} stage.")
+    locked.stage = stages[target]
+    locked.save(update_fields=["stage", "modified_at"])
+    return locked
+
+
+@transaction.atomic
+def move_to_next_stage(*, opportunity: Opportunity, user) -> Opportunity:
+    """Advance an open opportunity one stage along the process flow."""
+    return _move(opportunity, user, +1)
+
+
+@transaction.atomic
+def move_to_previous_stage(*, opportunity: Opportunity, user) -> Opportunity:
+    """Move an open opportunity back one stage."""
+    return _move(opportunity, user, -1)
+
+
+@transaction.atomic
+def close_opportunity(
+    *,
+    opportunity: Opportunity,
+    user,
+    won: bool,
+    status_reason: str | None = None,
+    actual_revenue=None,
+    close_date=None,
+) -> Opportunity:
+    """Close an open opportunity as Won or Lost (Canceled or Out-Sold)."""
+    from django.utils import timezone
+
+    locked = _lock(opportunity)
+    _require_open(locked)
+    state = Opportunity.State.WON if won else Opportunity.State.LOST
+    allowed = Opportunity.STATUS_REASONS_BY_STATE[state]
+    reason = status_reason or allowed[0]
+    if reason not in allowed:
+        raise OpportunityError(
+            "Choose a status reason for a "
+            + ("won" if won else "lost")
+            + " opportunity: "
+            + ", ".join(Opportunity.StatusReason(r).label for r in allowed)
+            + "."
+        )
+    locked.state = state
+    locked.status_reason = reason
+    locked.actual_revenue = actual_revenue
+    locked.actual_close_date = close_date or timezone.localdate()
+    locked.closed_at = timezone.now()
+    locked.closed_by = user
+    locked.full_clean()
+    locked.save()
+    return locked
+
+
+@transaction.atomic
+def reopen_opportunity(*, opportunity: Opportunity, user) -> Opportunity:
+    """Reopen a won or lost opportunity as In Progress at the stage it closed at."""
+    locked = _lock(opportunity)
+    if locked.is_active:
+        raise OpportunityError("This opportunity is already open.")
+    locked.state = Opportunity.State.OPEN
+    locked.status_reason = Opportunity.StatusReason.IN_PROGRESS
+    locked.actual_close_date = None
+    locked.closed_at = None
+    locked.closed_by = None
+    locked.save()
+    return locked
