@@ -108,10 +108,6 @@ class Contact(models.Model):
     def full_name(self) -> str:
         return " ".join(p for p in (self.first_name, self.last_name) if p)
 
-    @staticmethod
-    def person_key(first_name: str | None, last_name: str | None) -> str:
-        return f"{name_key(first_name)}|{name_key(last_name)}"
-
     def save(self, *args, **kwargs) -> None:
         self.email_key = email_key(self.email)
         self.name_key = self.person_key(self.first_name, self.last_name)
@@ -119,3 +115,7 @@ class Contact(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("accounts:contact_detail", args=[self.pk])
+
+    @staticmethod
+    def person_key(first_name: str | None, last_name: str | None) -> str:
+        return f"{name_key(first_name)}|{name_key(last_name)}"

@@ -231,6 +231,9 @@ class Lead(models.Model):
         super().save(*args, **kwargs)
         self._loaded = {f.attname: getattr(self, f.attname) for f in self._meta.concrete_fields}
 
+    def get_absolute_url(self) -> str:
+        return reverse("leads:detail", args=[self.pk])
+
     def _refuse_edit_when_inactive(self) -> None:
         loaded = getattr(self, "_loaded", None)
         if not loaded or self.pk is None:
@@ -247,9 +250,6 @@ class Lead(models.Model):
                 f"This lead is {self.get_state_display().lower()} and read-only; "
                 "reactivate it to make changes."
             )
-
-    def get_absolute_url(self) -> str:
-        return reverse("leads:detail", args=[self.pk])
 
     @property
     def is_active(self) -> bool:
