@@ -140,7 +140,7 @@ def _clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def _fill_from_existing(lead: Lead) -> None:
+def fill_from_existing(lead: Lead) -> None:
     """Copy a chosen account's and contact's details into the lead's empty fields."""
     if lead.existing_account_id and not lead.company_name:
         lead.company_name = lead.existing_account.name
@@ -166,7 +166,7 @@ def create_lead(*, user: AbstractBaseUser, **fields: Any) -> Lead:
     lead.state = Lead.State.OPEN
     lead.status_reason = cleaned.get("status_reason") or Lead.StatusReason.NEW
     lead.stage = process.first_lead_stage()
-    _fill_from_existing(lead)
+    fill_from_existing(lead)
     lead.full_clean()
     lead.save()
     return lead
@@ -422,3 +422,30 @@ def qualify_leads(
         except (LeadError, PermissionDenied, ValidationError, DatabaseError) as exc:
             results.append(QualifyResult(lead=lead, error=exc))
     return results
+
+
+@transaction.atomic
+def delete_lead(*, lead: Lead, user: AbstractBaseUser) -> None:
+    """Delete a lead with its notes, activities and stakeholder connections.
+
+    Attachment files are removed from storage only after the transaction
+    commits, so a rollback never leaves a note pointing at a missing file.
+    """
+    _ensure_can_act(user)
+    locked = _lock(lead)
+    from activities.models import Note
+
+    files = [
+        name
+        for name in Note.objects.filter(lead=locked).values_list("attachment", flat=True)
+        if name
+    ]
+    locked.delete()
+    if files:
+        from django.core.files.storage import default_storage
+
+        def remove_files() -> None:
+            for name in files:
+                default_storage.delete(name)
+
+        transaction.on_commit(remove_files)

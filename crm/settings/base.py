@@ -94,8 +94,11 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Third-party front-end assets come from pinned npm packages (package-lock.json)
 # and are served from node_modules under /static/vendor/; nothing from a CDN.
 _NODE_MODULES = BASE_DIR / "node_modules"
-if _NODE_MODULES.is_dir():
-    STATICFILES_DIRS.append(("vendor", _NODE_MODULES))
+STATICFILES_DIRS += [
+    ("vendor/bootstrap", _NODE_MODULES / "bootstrap" / "dist"),
+    ("vendor/bootstrap-icons", _NODE_MODULES / "bootstrap-icons" / "font"),
+    ("vendor/htmx", _NODE_MODULES / "htmx.org" / "dist"),
+]
 
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 MEDIA_URL = "/media/"  # never served publicly: attachments go through a view
@@ -113,3 +116,4 @@ MESSAGE_TAGS = {40: "danger"}
 NOTE_ATTACHMENT_MAX_BYTES = int(os.environ.get("NOTE_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
 
 LEADS_PER_PAGE = 50
+FORMS_URLFIELD_ASSUME_HTTPS = True

@@ -1,0 +1,226 @@
+from crispy_forms.bootstrap import Tab, TabHolder
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Field, Layout, Row
+from django import forms
+from django.urls import reverse
+
+from accounts.models import Account, Contact
+from accounts.selectors import duplicate_accounts, duplicate_contacts
+from crm.models import Currency
+
+from . import services
+from .models import Lead
+
+SUMMARY_FIELDS = [
+    "topic",
+    "first_name",
+    "last_name",
+    "company_name",
+    "job_title",
+    "business_phone",
+    "mobile_phone",
+    "email",
+    "existing_account",
+    "existing_contact",
+]
+DETAIL_FIELDS = [
+    "industry",
+    "preferred_contact_method",
+    "do_not_email",
+    "do_not_call",
+    "lead_source",
+    "rating",
+    "budget_amount",
+    "currency",
+    "purchase_timeframe",
+    "purchase_process",
+    "decision_maker_identified",
+    "description",
+    "website",
+    "status_reason",
+]
+
+
+class LeadForm(forms.ModelForm):
+    """The lead form: a Summary tab and a Details tab. Saving goes through the services."""
+
+    class Meta:
+        model = Lead
+        fields = [*SUMMARY_FIELDS, *DETAIL_FIELDS, "owner"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, user, can_assign: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status_reason"].choices = [
+            (v, label)
+            for v, label in Lead.StatusReason.choices
+            if v in Lead.STATUS_REASONS_BY_STATE[Lead.State.OPEN]
+        ]
+        self.fields["status_reason"].initial = Lead.StatusReason.NEW
+        self.fields["currency"].queryset = Currency.objects.filter(is_active=True)
+        self.fields["lead_source"].required = False
+        if can_assign:
+            self.fields["owner"].queryset = self.fields["owner"].queryset.filter(is_active=True)
+            self.fields["owner"].initial = user.pk
+            self.fields["owner"].required = False
+        else:
+            del self.fields["owner"]
+        self._limit_pickers()
+        self.fields["existing_account"].widget.attrs.update(
+            {
+                "data-fill-url": reverse("accounts:lookup") + "?id=",
+                "data-fill-map": '{"name": "company_name"}',
+            }
+        )
+        self.fields["existing_contact"].widget.attrs.update(
+            {
+                "data-fill-url": reverse("accounts:contact_lookup") + "?id=",
+                "data-fill-map": (
+                    '{"first_name": "first_name", "last_name": "last_name", '
+                    '"job_title": "job_title", "business_phone": "business_phone", '
+                    '"mobile_phone": "mobile_phone", "email": "email"}'
+                ),
+            }
+        )
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            TabHolder(
+                Tab(
+                    "Summary",
+                    "topic",
+                    Row(
+                        Column("first_name", css_class="col-md-6"),
+                        Column("last_name", css_class="col-md-6"),
+                    ),
+                    Row(
+                        Column("company_name", css_class="col-md-6"),
+                        Column("job_title", css_class="col-md-6"),
+                    ),
+                    Row(
+                        Column("business_phone", css_class="col-md-6"),
+                        Column("mobile_phone", css_class="col-md-6"),
+                    ),
+                    "email",
+                    Row(
+                        Column("existing_account", css_class="col-md-6"),
+                        Column("existing_contact", css_class="col-md-6"),
+                    ),
+                    *(["owner"] if can_assign else []),
+                ),
+                Tab(
+                    "Details",
+                    Row(
+                        Column("industry", css_class="col-md-6"),
+                        Column("preferred_contact_method", css_class="col-md-6"),
+                    ),
+                    Row(
+                        Column(Field("do_not_email"), css_class="col-md-6"),
+                        Column(Field("do_not_call"), css_class="col-md-6"),
+                    ),
+                    Row(
+                        Column("lead_source", css_class="col-md-4"),
+                        Column("rating", css_class="col-md-4"),
+                        Column("status_reason", css_class="col-md-4"),
+                    ),
+                    Row(
+                        Column("budget_amount", css_class="col-md-6"),
+                        Column("currency", css_class="col-md-6"),
+                    ),
+                    Row(
+                        Column("purchase_timeframe", css_class="col-md-6"),
+                        Column("purchase_process", css_class="col-md-6"),
+                    ),
+                    "decision_maker_identified",
+                    "website",
+                    "description",
+                ),
+            )
+        )
+
+    def _limit_pickers(self) -> None:
+        """On a saved lead, the pickers offer only records matching the duplicate rules."""
+        account_field = self.fields["existing_account"]
+        contact_field = self.fields["existing_contact"]
+        account_field.label = "Existing account"
+        contact_field.label = "Existing contact"
+        lead = self.instance
+        if lead.pk is None:
+            account_field.queryset = Account.objects.filter(is_active=True).order_by("name")
+            contact_field.queryset = (
+                Contact.objects.filter(is_active=True)
+                .select_related("account")
+                .order_by("last_name", "first_name")
+            )
+            contact_field.label_from_instance = _contact_label
+            return
+        account_ids = set(
+            duplicate_accounts(company_name=lead.company_name).values_list("pk", flat=True)
+        )
+        contact_ids = set(
+            duplicate_contacts(
+                email=lead.email, first_name=lead.first_name, last_name=lead.last_name
+            ).values_list("pk", flat=True)
+        )
+        if lead.existing_account_id:
+            account_ids.add(lead.existing_account_id)
+        if lead.existing_contact_id:
+            contact_ids.add(lead.existing_contact_id)
+        account_field.queryset = Account.objects.filter(pk__in=account_ids).order_by("name")
+        contact_field.queryset = Contact.objects.filter(pk__in=contact_ids).select_related(
+            "account"
+        )
+        contact_field.label_from_instance = _contact_label
+        account_field.help_text = "Accounts matching this lead's company name."
+        contact_field.help_text = "Contacts matching this lead's email or name."
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is None:
+            # Fill from the chosen account/contact the way create_lead will, so the
+            # model's checks (a name or company is required) see the final values.
+            draft = Lead(
+                **{k: v for k, v in cleaned.items() if k in SUMMARY_FIELDS and v is not None}
+            )
+            services.fill_from_existing(draft)
+            for name in SUMMARY_FIELDS:
+                if not cleaned.get(name) and getattr(draft, name, None):
+                    cleaned[name] = getattr(draft, name)
+        return cleaned
+
+    def service_fields(self) -> dict:
+        data = dict(self.cleaned_data)
+        if "owner" in data and data["owner"] is None:
+            data.pop("owner")
+        return data
+
+
+def _contact_label(contact: Contact) -> str:
+    extra = contact.email or (contact.account.name if contact.account_id else "")
+    return f"{contact.full_name} ({extra})" if extra else contact.full_name
+
+
+class QualifyForm(forms.Form):
+    """The qualify dialog's choices (asked when the organisation default is No)."""
+
+    YES_NO = [("yes", "Yes"), ("no", "No")]
+
+    create_account = forms.TypedChoiceField(
+        choices=YES_NO, coerce=lambda v: v == "yes", widget=forms.RadioSelect, label="Account"
+    )
+    create_contact = forms.TypedChoiceField(
+        choices=YES_NO, coerce=lambda v: v == "yes", widget=forms.RadioSelect, label="Contact"
+    )
+    create_opportunity = forms.TypedChoiceField(
+        choices=YES_NO, coerce=lambda v: v == "yes", widget=forms.RadioSelect, label="Opportunity"
+    )
+    currency = forms.ModelChoiceField(
+        queryset=Currency.objects.filter(is_active=True), required=False, empty_label="Default"
+    )
+
+
+class DisqualifyForm(forms.Form):
+    reason = forms.ChoiceField(
+        choices=[(r.value, r.label) for r in Lead.DISQUALIFY_REASONS],
+        error_messages={"required": "Choose a reason to disqualify the lead."},
+    )

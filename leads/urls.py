@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import views
+
+app_name = "leads"
+
+urlpatterns = [
+    path("", views.lead_list, name="list"),
+    path("new/", views.lead_create, name="create"),
+    path("bulk-qualify/", views.lead_bulk_qualify, name="bulk_qualify"),
+    path("<int:pk>/", views.lead_detail, name="detail"),
+    path("<int:pk>/edit/", views.lead_edit, name="edit"),
+    path("<int:pk>/qualify/", views.lead_qualify, name="qualify"),
+    path("<int:pk>/disqualify/", views.lead_disqualify, name="disqualify"),
+    path("<int:pk>/reactivate/", views.lead_reactivate, name="reactivate"),
+    path("<int:pk>/delete/", views.lead_delete, name="delete"),
+]

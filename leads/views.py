@@ -1,0 +1,297 @@
+"""Lead pages. Views are thin: they parse input, call one service and turn its
+refusal into a message or a form error."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from accounts.models import Account, Contact
+from crm.models import OrganizationSettings
+
+from . import selectors, services
+from .exceptions import DuplicatesFound, LeadError
+from .filters import LeadFilter
+from .forms import DisqualifyForm, LeadForm, QualifyForm
+from .models import Lead
+
+
+def _can_assign(user) -> bool:
+    return user.is_superuser or user.groups.filter(name="Sales Manager").exists()
+
+
+def get_lead(pk: int) -> Lead:
+    try:
+        return selectors.lead_for_page(pk)
+    except Lead.DoesNotExist:
+        raise Http404("No such lead.") from None
+
+
+def _refuse_inactive(request, lead: Lead):
+    messages.error(
+        request,
+        f"This lead is {lead.get_state_display().lower()} and read-only; nothing was changed. "
+        "Reactivate it to make changes.",
+    )
+    return redirect(lead)
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return getattr(exc, "message", None) or str(exc)
+
+
+def _safe_next(request) -> str:
+    """The list page to return to, if it is a URL of this site."""
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("leads:list")
+
+
+def lead_list(request):
+    view = request.GET.get("view", selectors.DEFAULT_VIEW)
+    if view not in selectors.VIEWS:
+        view = selectors.DEFAULT_VIEW
+    base = selectors.lead_list(user=request.user, view=view)
+    lead_filter = LeadFilter(request.GET or None, queryset=base)
+    leads = lead_filter.qs if lead_filter.is_bound else base
+    leads, sort = selectors.order_leads(leads, request.GET.get("sort"))
+    page = Paginator(leads, 50).get_page(request.GET.get("page"))
+    active_filters = bool(
+        lead_filter.is_bound
+        and any(v for k, v in request.GET.items() if k not in ("view", "sort", "page"))
+    )
+    return render(
+        request,
+        "leads/lead_list.html",
+        {
+            "view": view,
+            "views": selectors.VIEWS,
+            "view_title": selectors.VIEWS[view],
+            "filter": lead_filter,
+            "page": page,
+            "sort": sort,
+            "active_filters": active_filters,
+            "qualify_form": None
+            if OrganizationSettings.load().create_records_on_qualify
+            else QualifyForm(),
+        },
+    )
+
+
+def lead_detail(request, pk: int):
+    lead = get_lead(pk)
+    settings = OrganizationSettings.load()
+    return render(
+        request,
+        "leads/lead_detail.html",
+        {
+            "lead": lead,
+            "disqualify_reasons": Lead.DISQUALIFY_REASONS,
+            "qualify_form": None if settings.create_records_on_qualify else QualifyForm(),
+        },
+    )
+
+
+def lead_create(request):
+    can_assign = _can_assign(request.user)
+    form = LeadForm(request.POST or None, user=request.user, can_assign=can_assign)
+    if request.method == "POST" and form.is_valid():
+        try:
+            lead = services.create_lead(user=request.user, **form.service_fields())
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, f"Lead “{lead.topic}” created.")
+            return redirect(lead)
+    return render(request, "leads/lead_form.html", {"form": form, "lead": None})
+
+
+def lead_edit(request, pk: int):
+    lead = get_lead(pk)
+    if not lead.is_active:
+        return _refuse_inactive(request, lead)
+    can_assign = _can_assign(request.user)
+    form = LeadForm(request.POST or None, instance=lead, user=request.user, can_assign=can_assign)
+    if request.method == "POST" and form.is_valid():
+        changed = {k: v for k, v in form.service_fields().items() if k in form.changed_data}
+        try:
+            services.update_lead(lead=Lead(pk=lead.pk), user=request.user, **changed)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        except LeadError as exc:
+            messages.error(request, exc.message)
+            return redirect(lead)
+        else:
+            messages.success(request, "Lead saved.")
+            return redirect(lead)
+    return render(request, "leads/lead_form.html", {"form": form, "lead": lead})
+
+
+def _add_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            target = field if field in form.fields else None
+            for error in errors:
+                form.add_error(target, error)
+    else:
+        form.add_error(None, exc)
+
+
+def _picked(model, value):
+    if not value:
+        return None
+    try:
+        return model.objects.get(pk=int(value))
+    except (ValueError, model.DoesNotExist):
+        raise ValidationError(f"The chosen {model._meta.verbose_name} no longer exists.") from None
+
+
+@require_POST
+def lead_qualify(request, pk: int):
+    lead = get_lead(pk)
+    if not lead.is_active:
+        return _refuse_inactive(request, lead)
+    settings = OrganizationSettings.load()
+    options: dict = {}
+    asked = "create_account" in request.POST
+    if asked or not settings.create_records_on_qualify:
+        form = QualifyForm(request.POST if asked else None)
+        if not form.is_valid():
+            return render(
+                request,
+                "leads/qualify.html",
+                {"lead": lead, "form": form},
+                status=200 if not asked else 400,
+            )
+        options = {k: v for k, v in form.cleaned_data.items() if v is not None}
+    try:
+        existing_account = _picked(Account, request.POST.get("existing_account"))
+        existing_contact = _picked(Contact, request.POST.get("existing_contact"))
+        result = services.qualify_lead(
+            lead=lead,
+            user=request.user,
+            existing_account=existing_account,
+            existing_contact=existing_contact,
+            ignore_duplicates=request.POST.get("resolved") == "1",
+            **options,
+        )
+    except DuplicatesFound as exc:
+        return render(
+            request,
+            "leads/duplicates.html",
+            {
+                "lead": lead,
+                "accounts": exc.accounts,
+                "contacts": exc.contacts,
+                "options": {
+                    k: ("yes" if v is True else "no" if v is False else v.pk)
+                    for k, v in options.items()
+                },
+            },
+        )
+    except (LeadError, ValidationError, PermissionDenied) as exc:
+        messages.error(request, f"The lead was not qualified: {_error_text(exc)}")
+        return redirect(lead)
+    created = [
+        f"{label} “{obj}”"
+        for label, obj in (
+            ("account", result.account),
+            ("contact", result.contact),
+            ("opportunity", result.opportunity),
+        )
+        if obj is not None
+    ]
+    summary = f" Created {', '.join(created)}." if created else " No new records were created."
+    messages.success(request, f"Lead qualified.{summary}")
+    return redirect(result.opportunity or lead)
+
+
+@require_POST
+def lead_disqualify(request, pk: int):
+    lead = get_lead(pk)
+    if not lead.is_active:
+        return _refuse_inactive(request, lead)
+    form = DisqualifyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a reason to disqualify the lead; nothing was changed.")
+        return redirect(lead)
+    try:
+        services.disqualify_lead(lead=lead, user=request.user, reason=form.cleaned_data["reason"])
+    except (LeadError, PermissionDenied) as exc:
+        messages.error(request, f"The lead was not disqualified: {_error_text(exc)}")
+    else:
+        messages.success(request, f"Lead disqualified: {lead.get_status_reason_display()}.")
+    return redirect(lead)
+
+
+@require_POST
+def lead_reactivate(request, pk: int):
+    lead = get_lead(pk)
+    try:
+        services.reactivate_lead(lead=lead, user=request.user)
+    except (LeadError, PermissionDenied) as exc:
+        messages.error(request, f"The lead was not reactivated: {_error_text(exc)}")
+    else:
+        messages.success(request, "Lead reactivated: it is open again.")
+    return redirect(lead)
+
+
+@require_POST
+def lead_delete(request, pk: int):
+    lead = get_lead(pk)
+    try:
+        services.delete_lead(lead=lead, user=request.user)
+    except (LeadError, PermissionDenied) as exc:
+        messages.error(request, f"The lead was not deleted: {_error_text(exc)}")
+        return redirect(lead)
+    messages.success(request, f"Lead “{lead.topic}” deleted.")
+    return redirect("leads:list")
+
+
+@require_POST
+def lead_bulk_qualify(request):
+    ids = []
+    for value in request.POST.getlist("lead_ids"):
+        try:
+            ids.append(int(value))
+        except ValueError:
+            continue
+    if not ids:
+        messages.error(request, "Select at least one lead to qualify.")
+        return redirect(_safe_next(request))
+    options: dict = {}
+    if "create_account" in request.POST:
+        form = QualifyForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Choose Yes or No for account, contact and opportunity.")
+            return redirect(_safe_next(request))
+        options = {k: v for k, v in form.cleaned_data.items() if v is not None}
+    leads = list(Lead.objects.filter(pk__in=ids).select_related("owner").order_by("pk"))
+    results = services.qualify_leads(leads=leads, user=request.user, **options)
+    succeeded = [r for r in results if r.ok]
+    failed = [(r, _error_text(r.error)) for r in results if not r.ok]
+    if succeeded:
+        messages.success(request, f"{len(succeeded)} of {len(results)} lead(s) qualified.")
+    if failed:
+        messages.error(request, f"{len(failed)} lead(s) could not be qualified; see below.")
+    return render(
+        request,
+        "leads/bulk_result.html",
+        {
+            "succeeded": succeeded,
+            "failed": failed,
+            "total": len(results),
+            "next": _safe_next(request),
+        },
+    )
