@@ -5,6 +5,7 @@ Built through the services, so it obeys the same rules as real use."""
 from __future__ import annotations
 
 import random
+import unicodedata
 from datetime import timedelta
 from decimal import Decimal
 
@@ -300,10 +301,14 @@ def _company(rng: random.Random) -> str:
     return f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_SUFFIXES)}"
 
 
+def _ascii(text: str) -> str:
+    """'Müller' -> 'muller': an email address's local part takes ASCII letters only."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+
+
 def _email(first: str, last: str, company: str) -> str:
     domain = "".join(ch for ch in company.lower() if ch.isalnum())[:20] or "example"
-    local = f"{first}.{last}".lower().replace("ü", "u").replace("í", "i").replace("á", "a")
-    return f"{local}@{domain}.example"
+    return f"{_ascii(first)}.{_ascii(last)}@{domain}.example"
 
 
 def _phone(rng: random.Random) -> str:
@@ -493,7 +498,7 @@ def generated_lead(*, rng: random.Random, n: int, owner_id: int, stage_id, creat
         last_name=last,
         company_name=company,
         job_title=rng.choice(JOB_TITLES),
-        email=f"{first.lower()}.{last.lower()}{n}@example.com",
+        email=f"{_ascii(first)}.{_ascii(last)}{n}@example.com",
         business_phone=f"+1 555 {n % 10_000_000:07d}",
         lead_source=rng.choice(LeadSource.values),
         rating=rng.choices(Rating.values, (2, 5, 3))[0],

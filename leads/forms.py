@@ -84,6 +84,7 @@ class LeadForm(forms.ModelForm):
         )
         self.helper = FormHelper()
         self.helper.form_tag = False
+        self.helper.disable_csrf = True
         self.helper.layout = Layout(
             TabHolder(
                 Tab(

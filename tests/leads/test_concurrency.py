@@ -13,7 +13,7 @@ from opportunities.models import Opportunity
 from tests.factories import LeadFactory, RepFactory
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.skipif(
         connection.vendor != "postgresql",
         reason="SQLite serialises whole-database writes and has no row locks "

@@ -1,0 +1,194 @@
+"""The flows a sales rep clicks through, in a real Chromium."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.models import Account
+from leads.models import Lead
+from opportunities.models import Opportunity
+from tests.factories import AccountFactory, ContactFactory, LeadFactory, RepFactory
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+@pytest.fixture
+def rep(db):
+    return RepFactory(username="rep")
+
+
+def test_login_and_logout(page, live_server, rep, shot):
+    page.goto(f"{live_server.url}/leads/")
+    expect(page).to_have_url(re.compile(r"/login/\?next=/leads/"))
+    page.fill("#id_username", "rep")
+    page.fill("#id_password", "wrong")
+    page.click("button[type=submit]")
+    expect(page.locator(".alert-danger")).to_be_visible()
+    page.fill("#id_username", "rep")
+    page.fill("#id_password", "password")
+    page.click("button[type=submit]")
+    expect(
+        page.get_by_role("heading", name="My Open Leads")
+        .or_(page.get_by_text("My Open Leads"))
+        .first
+    ).to_be_visible()
+    shot("01-my-open-leads")
+    page.get_by_test_id("user-menu").click()
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(re.compile(r"/login/"))
+
+
+def test_create_lead_picking_existing_contact_fills_fields(page, live_server, rep, login, shot):
+    contact = ContactFactory(
+        first_name="Nancy",
+        last_name="Davolio",
+        email="nancy@northwind.example",
+        job_title="Buyer",
+        business_phone="+1 206 555 0101",
+    )
+    login("rep")
+    page.goto(f"{live_server.url}/leads/new/")
+    page.fill("#id_topic", "Warehouse scanners")
+    page.select_option("#id_existing_contact", str(contact.pk))
+    expect(page.locator("#id_first_name")).to_have_value("Nancy")
+    expect(page.locator("#id_last_name")).to_have_value("Davolio")
+    expect(page.locator("#id_email")).to_have_value("nancy@northwind.example")
+    expect(page.locator("#id_job_title")).to_have_value("Buyer")
+    shot("02-new-lead-filled-from-contact")
+    page.get_by_role("tab", name="Details").click()
+    page.select_option("#id_rating", "hot")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_test_id("lead-topic")).to_have_text("Warehouse scanners")
+    lead = Lead.objects.get()
+    assert (lead.first_name, lead.email, lead.rating) == ("Nancy", "nancy@northwind.example", "hot")
+    assert lead.existing_contact == contact
+
+
+def test_new_lead_shows_inline_errors_and_saves_nothing(page, live_server, rep, login):
+    login("rep")
+    page.goto(f"{live_server.url}/leads/new/")
+    page.fill("#id_email", "not-an-email")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Please correct the errors below")).to_be_visible()
+    expect(page.locator("#id_topic")).to_have_class(re.compile("is-invalid"))
+    assert Lead.objects.count() == 0
+
+
+def test_qualify_with_auto_create_off_choosing_records(page, live_server, rep, login, shot):
+    from crm.models import OrganizationSettings
+
+    settings = OrganizationSettings.load()
+    settings.create_records_on_qualify = False
+    settings.save()
+    lead = LeadFactory(owner=rep, topic="Fleet tablets", company_name="Tailspin Toys")
+    login("rep")
+    page.goto(f"{live_server.url}{lead.get_absolute_url()}")
+    page.get_by_test_id("qualify-button").click()
+    dialog = page.locator("#qualifyModal")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("No").nth(0).check()  # account: no
+    dialog.locator("input[name=create_contact][value=yes]").check()
+    dialog.locator("input[name=create_opportunity][value=yes]").check()
+    dialog.locator("select[name=currency]").select_option(label="EUR")
+    shot("03-qualify-dialog")
+    dialog.get_by_test_id("qualify-confirm").click()
+    expect(page).to_have_url(re.compile(r"/opportunities/\d+/"))
+    expect(page.get_by_text("Lead qualified.")).to_be_visible()
+    opp = Opportunity.objects.get()
+    assert opp.currency.code == "EUR"
+    assert opp.account is None and opp.contact is not None
+    assert Account.objects.count() == 0
+
+
+def test_duplicate_warning_pick_existing_account(page, live_server, rep, login, shot):
+    existing = AccountFactory(name="Contoso Ltd", email="info@contoso.example")
+    AccountFactory(name="CONTOSO  ltd", email="sales@contoso-other.example")
+    lead = LeadFactory(owner=rep, topic="250 field tablets", company_name="contoso ltd")
+    login("rep")
+    page.goto(f"{live_server.url}{lead.get_absolute_url()}")
+    page.get_by_test_id("qualify-button").click()
+    warning = page.get_by_test_id("duplicate-warning")
+    expect(warning).to_be_visible()
+    expect(warning.get_by_text("info@contoso.example")).to_be_visible()
+    expect(warning.get_by_text("sales@contoso-other.example")).to_be_visible()
+    shot("04-duplicate-warning")
+    page.locator(f"#acc-{existing.pk}").check()
+    page.get_by_test_id("duplicate-continue").click()
+    expect(page).to_have_url(re.compile(r"/opportunities/\d+/"))
+    lead.refresh_from_db()
+    assert lead.qualified_account == existing
+    assert Opportunity.objects.get().account == existing
+
+
+def test_disqualify_then_reactivate_from_closed_leads(page, live_server, rep, login, shot):
+    lead = LeadFactory(owner=rep, topic="Office chairs")
+    login("rep")
+    page.goto(f"{live_server.url}{lead.get_absolute_url()}")
+    page.get_by_role("button", name="Disqualify").click()
+    page.get_by_role("button", name="No Longer Interested").click()
+    dialog = page.locator("#disqualifyModal")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("select[name=reason]")).to_have_value("no_longer_interested")
+    dialog.get_by_test_id("disqualify-confirm").click()
+    expect(page.get_by_test_id("readonly-banner")).to_contain_text("No Longer Interested")
+    shot("05-disqualified-read-only")
+
+    page.goto(f"{live_server.url}/leads/?view=closed")
+    page.get_by_role("link", name=lead.full_name).click()
+    page.get_by_role("button", name="Reactivate").click()
+    page.get_by_test_id("reactivateModal-confirm").click()
+    expect(page.get_by_text("Lead reactivated")).to_be_visible()
+    lead.refresh_from_db()
+    assert (lead.state, lead.status_reason, lead.owner) == ("open", "new", rep)
+    page.goto(f"{live_server.url}/leads/")
+    expect(page.get_by_role("link", name=lead.full_name)).to_be_visible()
+
+
+def test_bulk_qualify_three_leads_one_fails(page, live_server, rep, login, shot):
+    AccountFactory(name="Duplicate Works")
+    ok1 = LeadFactory(owner=rep, last_name="Alpha")
+    ok2 = LeadFactory(owner=rep, last_name="Bravo")
+    bad = LeadFactory(owner=rep, last_name="Charlie", company_name="duplicate works")
+    login("rep")
+    for lead in (ok1, ok2, bad):
+        page.locator(f"input[name=lead_ids][value='{lead.pk}']").check()
+    expect(page.get_by_test_id("bulk-qualify")).to_contain_text("Qualify (3)")
+    page.get_by_test_id("bulk-qualify").click()
+    expect(page.get_by_test_id("bulk-summary")).to_contain_text("2 of 3 leads qualified")
+    expect(page.get_by_test_id("bulk-failures")).to_contain_text("Possible duplicates")
+    shot("06-bulk-qualify-result")
+    assert Opportunity.objects.count() == 2
+    bad.refresh_from_db()
+    assert bad.is_active
+
+
+def test_inactive_lead_page_has_no_editable_input(page, live_server, rep, login, shot):
+    lead = LeadFactory(owner=rep, qualified=True)
+    login("rep")
+    page.goto(f"{live_server.url}{lead.get_absolute_url()}")
+    expect(page.get_by_test_id("readonly-banner")).to_be_visible()
+    editable = page.locator(
+        "main input:not([type=hidden]), main select, main textarea, main [contenteditable=true]"
+    )
+    expect(editable).to_have_count(0)
+    expect(page.get_by_role("link", name="Edit")).to_have_count(0)
+    expect(page.get_by_role("button", name="Reactivate")).to_be_visible()
+    shot("07-qualified-read-only")
+
+
+@pytest.mark.parametrize("width", [390])
+def test_lead_pages_fit_a_phone(page, live_server, rep, login, shot, width):
+    LeadFactory.create_batch(3, owner=rep)
+    page.set_viewport_size({"width": width, "height": 844})
+    login("rep")
+    shot("08-phone-lead-list")
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    page.get_by_role("link", name=Lead.objects.first().full_name).click()
+    shot("09-phone-lead-page")
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
