@@ -22,5 +22,19 @@ class OpportunityAdmin(admin.ModelAdmin):
     list_select_related = ("owner", "account", "contact", "stage", "currency")
     autocomplete_fields = ("owner", "account", "contact")
     raw_id_fields = ("originating_lead",)
-    readonly_fields = ("created_at", "modified_at", "closed_at", "closed_by")
+    # State changes go through opportunities.services (close, reopen, move stage).
+    readonly_fields = (
+        "state",
+        "status_reason",
+        "created_at",
+        "modified_at",
+        "closed_at",
+        "closed_by",
+    )
     date_hierarchy = "created_at"
+
+    def has_change_permission(self, request, obj=None):
+        # A closed opportunity is read-only until it is reopened.
+        if obj is not None and not obj.is_active:
+            return False
+        return super().has_change_permission(request, obj)

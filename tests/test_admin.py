@@ -570,3 +570,20 @@ def test_reactivate_action_reopens_inactive_leads_and_reports_open_ones(admin_cl
     assert len(errors) == 1
     assert str(already_open) in errors[0]
     assert "already open" in errors[0]
+
+
+@pytest.mark.parametrize("state", ["won", "lost"])
+def test_closed_opportunity_is_read_only_in_admin(client, admin_user, state):
+    from opportunities.models import Opportunity
+    from tests.factories import OpportunityFactory
+
+    reason = "won" if state == "won" else "canceled"
+    opp = OpportunityFactory(state=state, status_reason=reason, name="Closed deal")
+    client.force_login(admin_user)
+    url = reverse("admin:opportunities_opportunity_change", args=[opp.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert 'name="name"' not in page.content.decode()
+    response = client.post(url, {"name": "Changed"})
+    assert response.status_code == 403
+    assert Opportunity.objects.get(pk=opp.pk).name == "Closed deal"
