@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 
+from accounts.services import apply_changes, ensure_can_change
 from crm import process
 
 from .models import Opportunity
@@ -114,5 +117,54 @@ def reopen_opportunity(*, opportunity: Opportunity, user) -> Opportunity:
     locked.actual_close_date = None
     locked.closed_at = None
     locked.closed_by = None
+    locked.save()
+    return locked
+
+
+# Fields a user may change on an open opportunity. Stage, state, status reason
+# and the closing fields change only through the stage and close services.
+EDITABLE_FIELDS = frozenset(
+    {
+        "name",
+        "account",
+        "contact",
+        "currency",
+        "budget_amount",
+        "estimated_revenue",
+        "estimated_close_date",
+        "purchase_timeframe",
+        "purchase_process",
+        "description",
+        "owner",
+        "customer_need",
+        "proposed_solution",
+        "identify_stakeholders",
+        "identify_competitors",
+        "identify_sales_team",
+        "develop_proposal",
+        "complete_internal_review",
+        "present_proposal",
+        "complete_final_proposal",
+        "present_final_proposal",
+        "final_decision_date",
+        "send_thank_you",
+        "file_debrief",
+    }
+)
+
+
+@transaction.atomic
+def update_opportunity(*, opportunity: Opportunity, user, **fields: Any) -> Opportunity:
+    """Change an open opportunity's fields.
+
+    A closed opportunity raises OpportunityError; a user who may not change it,
+    PermissionDenied; invalid data (including a customer that is not exactly
+    one account or contact), ValidationError. Each refusal saves nothing.
+    """
+    locked = _lock(opportunity)
+    _require_open(locked)
+    ensure_can_change(user, locked)
+    apply_changes(locked, fields, EDITABLE_FIELDS, user)
+    locked.full_clean()
     locked.save()
     return locked

@@ -515,3 +515,9 @@ def test_bulk_qualify_with_nothing_selected(client_rep):
     response = client_rep.post(reverse("leads:bulk_qualify"), {"next": "https://evil.example/"})
     assert response.status_code == 302 and response.url == reverse("leads:list")
     assert "Select at least one lead to qualify." in messages_of(response)
+
+
+def test_pagination_links_keep_filters(client_rep, rep):
+    LeadFactory.create_batch(51, owner=rep, rating="hot")
+    body = client_rep.get(reverse("leads:list"), {"rating": "hot"}).content.decode()
+    assert 'href="?rating=hot&amp;page=2"' in body

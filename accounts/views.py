@@ -1,0 +1,196 @@
+"""Account and contact pages: lists, detail, create/edit and JSON lookups.
+
+Views stay thin: they parse a form, call one service from accounts.services,
+and turn its refusal into a form error or a message.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET
+
+from opportunities.models import Opportunity
+
+from . import services
+from .filters import AccountFilter, ContactFilter, SortableFilterSet
+from .forms import AccountForm, ContactForm, add_service_errors
+from .models import Account, Contact
+
+PER_PAGE = 50
+
+
+def list_page(
+    request: HttpRequest,
+    template: str,
+    filterset_class: type[SortableFilterSet],
+    queryset: QuerySet,
+    extra: dict | None = None,
+) -> HttpResponse:
+    """A filtered, sorted list, 50 rows a page; the filters stay in the page links."""
+    filterset = filterset_class(request.GET or None, queryset=queryset, request=request)
+    page = Paginator(filterset.qs, PER_PAGE).get_page(request.GET.get("page"))
+    context = {"filter": filterset, "page": page, "is_filtered": filterset.is_filtered}
+    return render(request, template, context | (extra or {}))
+
+
+def get_for_change(request: HttpRequest, model: type[Model], pk: int):
+    """The record, if the user may change it; PermissionDenied otherwise."""
+    record = get_object_or_404(model.objects.select_related("owner"), pk=pk)
+    services.ensure_can_change(request.user, record)
+    return record
+
+
+# --- Accounts --------------------------------------------------------------------------------
+
+
+def account_list(request: HttpRequest) -> HttpResponse:
+    return list_page(
+        request,
+        "accounts/account_list.html",
+        AccountFilter,
+        Account.objects.select_related("owner"),
+    )
+
+
+def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(Account.objects.select_related("owner"), pk=pk)
+    context = {
+        "account": account,
+        "contacts": account.contacts.order_by("last_name", "first_name", "pk"),
+        "opportunities": account.opportunities.select_related("currency", "stage", "owner"),
+        "can_change": services.can_change(request.user, account),
+    }
+    return render(request, "accounts/account_detail.html", context)
+
+
+def account_create(request: HttpRequest) -> HttpResponse:
+    form = AccountForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account = services.create_account(user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Account “{account}” created.")
+            return redirect(account)
+    return render(request, "accounts/account_form.html", {"form": form})
+
+
+def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_for_change(request, Account, pk)
+    form = AccountForm(request.POST or None, instance=account, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account = services.update_account(
+                account=account, user=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Account “{account}” saved.")
+            return redirect(account)
+    if form.is_bound:
+        # Validating the form changed the instance in memory; show the saved one.
+        account.refresh_from_db()
+    return render(request, "accounts/account_form.html", {"form": form, "account": account})
+
+
+@require_GET
+def account_lookup(request: HttpRequest) -> JsonResponse:
+    """{"name": ...} of the account `?id=N`; the lead form fills its empty company name."""
+    account = _lookup(request, Account)
+    if account is None:
+        return _not_found("account")
+    return JsonResponse({"id": account.pk, "name": account.name})
+
+
+# --- Contacts --------------------------------------------------------------------------------
+
+
+def contact_list(request: HttpRequest) -> HttpResponse:
+    return list_page(
+        request,
+        "accounts/contact_list.html",
+        ContactFilter,
+        Contact.objects.select_related("owner", "account"),
+    )
+
+
+def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = get_object_or_404(Contact.objects.select_related("owner", "account"), pk=pk)
+    context = {
+        "contact": contact,
+        "opportunities": Opportunity.objects.filter(contact=contact).select_related(
+            "currency", "stage", "owner"
+        ),
+        "can_change": services.can_change(request.user, contact),
+    }
+    return render(request, "accounts/contact_detail.html", context)
+
+
+def contact_create(request: HttpRequest) -> HttpResponse:
+    initial = {}
+    account_id = request.GET.get("account", "")
+    if account_id.isdigit():
+        initial["account"] = account_id
+    form = ContactForm(request.POST or None, initial=initial, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact = services.create_contact(user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Contact “{contact}” created.")
+            return redirect(contact)
+    return render(request, "accounts/contact_form.html", {"form": form})
+
+
+def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = get_for_change(request, Contact, pk)
+    form = ContactForm(request.POST or None, instance=contact, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact = services.update_contact(
+                contact=contact, user=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Contact “{contact}” saved.")
+            return redirect(contact)
+    if form.is_bound:
+        contact.refresh_from_db()
+    return render(request, "accounts/contact_form.html", {"form": form, "contact": contact})
+
+
+@require_GET
+def contact_lookup(request: HttpRequest) -> JsonResponse:
+    """The contact `?id=N`'s details that a new lead copies into its empty fields."""
+    contact = _lookup(request, Contact)
+    if contact is None:
+        return _not_found("contact")
+    return JsonResponse(
+        {
+            "id": contact.pk,
+            "first_name": contact.first_name,
+            "last_name": contact.last_name,
+            "job_title": contact.job_title,
+            "business_phone": contact.business_phone,
+            "mobile_phone": contact.mobile_phone,
+            "email": contact.email,
+        }
+    )
+
+
+def _lookup(request: HttpRequest, model: type[Model]):
+    pk = request.GET.get("id", "")
+    return model.objects.filter(pk=pk).first() if pk.isdigit() else None
+
+
+def _not_found(what: str) -> JsonResponse:
+    return JsonResponse({"error": f"No such {what}."}, status=404)

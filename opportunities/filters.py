@@ -1,0 +1,52 @@
+"""Filter bar of the opportunity list."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q, QuerySet
+
+from accounts.filters import SortableFilterSet, search_terms
+from crm.models import Currency, ProcessFlow, ProcessStage
+
+from .models import Opportunity
+
+
+def opportunity_stages(request=None) -> QuerySet[ProcessStage]:
+    return ProcessStage.objects.filter(
+        process__in=ProcessFlow.objects.filter(is_default=True),
+        entity=ProcessStage.Entity.OPPORTUNITY,
+    ).order_by("order", "pk")
+
+
+class OpportunityFilter(SortableFilterSet):
+    SEARCH_HINT = "Topic or customer"
+    SORTS = {
+        "name": ("name",),
+        "customer": ("account__name", "contact__last_name", "contact__first_name"),
+        "revenue": ("estimated_revenue",),
+        "close_date": ("estimated_close_date",),
+        "stage": ("stage__order",),
+        "state": ("state", "status_reason"),
+        "owner": ("owner__first_name", "owner__last_name"),
+        "created": ("created_at",),
+    }
+
+    state = django_filters.ChoiceFilter(choices=Opportunity.State.choices, empty_label="Any status")
+    stage = django_filters.ModelChoiceFilter(queryset=opportunity_stages, empty_label="Any stage")
+    currency = django_filters.ModelChoiceFilter(
+        queryset=Currency.objects.filter(is_active=True), empty_label="Any currency"
+    )
+
+    class Meta:
+        model = Opportunity
+        fields = ["q", "state", "stage", "currency", "owner"]
+
+    def search(self, queryset, name, value):
+        for term in search_terms(value):
+            queryset = queryset.filter(
+                Q(name__icontains=term)
+                | Q(account__name__icontains=term)
+                | Q(contact__first_name__icontains=term)
+                | Q(contact__last_name__icontains=term)
+            )
+        return queryset

@@ -1,0 +1,194 @@
+"""Opportunity pages: list, detail with the stage bar, create/edit, and the
+stage, close and reopen actions (POST only).
+
+Views stay thin: they parse a form, call one service from
+opportunities.services, and turn its refusal into a form error or a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.forms import add_service_errors
+from accounts.services import can_change
+from accounts.views import get_for_change, list_page
+from activities.models import Note
+
+from . import services
+from .filters import OpportunityFilter
+from .forms import CloseOpportunityForm, OpportunityForm
+from .models import Opportunity
+from .services import OpportunityError
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(getattr(exc, "message", exc))
+
+
+def _money(amount, currency) -> str:
+    """'USD 12,500.00', or '' when there is no amount."""
+    return "" if amount is None else f"{currency.code} {amount:,.2f}"
+
+
+def opportunity_list(request: HttpRequest) -> HttpResponse:
+    return list_page(
+        request,
+        "opportunities/opportunity_list.html",
+        OpportunityFilter,
+        Opportunity.objects.select_related("account", "contact", "currency", "stage", "owner"),
+    )
+
+
+def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    opportunity = get_object_or_404(
+        Opportunity.objects.select_related(
+            "account",
+            "contact",
+            "contact__account",
+            "currency",
+            "stage",
+            "owner",
+            "closed_by",
+            "originating_lead",
+        ),
+        pk=pk,
+    )
+    may_change = can_change(request.user, opportunity)
+    lead = opportunity.originating_lead
+    context = {
+        "opportunity": opportunity,
+        "can_change": may_change,
+        # Read by the stage_bar tag: Next/Previous stage buttons.
+        "can_move_stage": opportunity.is_active and may_change,
+        "money": {
+            name: _money(getattr(opportunity, name), opportunity.currency)
+            for name in ("budget_amount", "estimated_revenue", "actual_revenue")
+        },
+        "lead_notes": Note.objects.filter(lead=lead).select_related("author") if lead else [],
+    }
+    if opportunity.is_active and may_change:
+        context["won_form"] = CloseOpportunityForm(
+            outcome="won",
+            auto_id="won_%s",
+            initial={"actual_revenue": opportunity.estimated_revenue},
+        )
+        context["lost_form"] = CloseOpportunityForm(outcome="lost", auto_id="lost_%s")
+    return render(request, "opportunities/opportunity_detail.html", context)
+
+
+def opportunity_create(request: HttpRequest) -> HttpResponse:
+    initial = {
+        name: request.GET[name]
+        for name in ("account", "contact")
+        if request.GET.get(name, "").isdigit()
+    }
+    form = OpportunityForm(request.POST or None, initial=initial, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            opportunity = services.create_opportunity(user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Opportunity “{opportunity}” created.")
+            return redirect(opportunity)
+    return render(request, "opportunities/opportunity_form.html", {"form": form})
+
+
+def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    opportunity = get_for_change(request, Opportunity, pk)
+    if not opportunity.is_active:
+        messages.error(
+            request,
+            f"This opportunity is closed as {opportunity.get_state_display()} and read-only; "
+            "reopen it to make changes.",
+        )
+        return redirect(opportunity)
+    form = OpportunityForm(request.POST or None, instance=opportunity, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            opportunity = services.update_opportunity(
+                opportunity=opportunity, user=request.user, **form.cleaned_data
+            )
+        except OpportunityError as exc:
+            messages.error(request, exc.message)
+            return redirect(opportunity)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Opportunity “{opportunity}” saved.")
+            return redirect(opportunity)
+    if form.is_bound:
+        # Validating the form changed the instance in memory; show the saved one.
+        opportunity.refresh_from_db()
+    context = {"form": form, "opportunity": opportunity}
+    return render(request, "opportunities/opportunity_form.html", context)
+
+
+def _act(
+    request: HttpRequest,
+    pk: int,
+    service: Callable[..., Opportunity],
+    done: Callable[[Opportunity], str],
+    **kwargs,
+) -> HttpResponse:
+    """Run a state-changing service; success or refusal becomes a message."""
+    opportunity = get_for_change(request, Opportunity, pk)
+    try:
+        changed = service(opportunity=opportunity, user=request.user, **kwargs)
+    except (OpportunityError, ValidationError) as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, done(changed))
+    return redirect(opportunity)
+
+
+@require_POST
+def next_stage(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act(request, pk, services.move_to_next_stage, lambda o: f"Moved to stage {o.stage}.")
+
+
+@require_POST
+def previous_stage(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act(
+        request, pk, services.move_to_previous_stage, lambda o: f"Moved back to stage {o.stage}."
+    )
+
+
+@require_POST
+def close(request: HttpRequest, pk: int) -> HttpResponse:
+    form = CloseOpportunityForm(request.POST)
+    if not form.is_valid():
+        opportunity = get_for_change(request, Opportunity, pk)
+        problems = [
+            f"{form.fields[name].label}: {' '.join(errors)}"
+            if name in form.fields
+            else " ".join(errors)
+            for name, errors in form.errors.items()
+        ]
+        messages.error(request, "The opportunity was not closed. " + " ".join(problems))
+        return redirect(opportunity)
+    return _act(
+        request,
+        pk,
+        services.close_opportunity,
+        lambda o: (
+            f"Opportunity closed as {o.get_state_display()} ({o.get_status_reason_display()})."
+        ),
+        won=form.won,
+        status_reason=form.cleaned_data["status_reason"],
+        actual_revenue=form.cleaned_data["actual_revenue"],
+        close_date=form.cleaned_data["close_date"],
+    )
+
+
+@require_POST
+def reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act(request, pk, services.reopen_opportunity, lambda o: "Opportunity reopened.")
