@@ -31,7 +31,11 @@ class OpportunityError(Exception):
 
 
 def _lock(opportunity: Opportunity) -> Opportunity:
-    return Opportunity.objects.select_for_update().select_related("stage").get(pk=opportunity.pk)
+    return (
+        Opportunity.objects.select_for_update(of=("self",))
+        .select_related("stage")
+        .get(pk=opportunity.pk)
+    )
 
 
 def _require_open(opportunity: Opportunity) -> None:

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.reference_data import restore_reference_data
+
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 
@@ -20,6 +22,11 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "tests/browser" in str(item.fspath):
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def reference_data(transactional_db):
+    restore_reference_data()
 
 
 @pytest.fixture(scope="session")

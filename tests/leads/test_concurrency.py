@@ -11,9 +11,10 @@ from leads.exceptions import LeadNotOpen
 from leads.models import Lead
 from opportunities.models import Opportunity
 from tests.factories import LeadFactory, RepFactory
+from tests.reference_data import restore_reference_data
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
         connection.vendor != "postgresql",
         reason="SQLite serialises whole-database writes and has no row locks "
@@ -22,6 +23,11 @@ pytestmark = [
 ]
 
 THREADS = 8
+
+
+@pytest.fixture(autouse=True)
+def reference_data(transactional_db):
+    restore_reference_data()
 
 
 def run_concurrently(target, count: int) -> list:
