@@ -12,6 +12,7 @@ from accounts.models import Account, Contact
 from crm.models import Currency, OrganizationSettings
 
 from .models import Opportunity
+from .services import STEP_FIELDS
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -40,20 +41,7 @@ class OpportunityForm(OwnedRecordForm):
             "purchase_process",
             "owner",
             "description",
-            # Business process flow steps.
-            "customer_need",
-            "proposed_solution",
-            "identify_stakeholders",
-            "identify_competitors",
-            "identify_sales_team",
-            "develop_proposal",
-            "complete_internal_review",
-            "present_proposal",
-            "complete_final_proposal",
-            "present_final_proposal",
-            "final_decision_date",
-            "send_thank_you",
-            "file_debrief",
+            *STEP_FIELDS,
         ]
         labels = {
             "name": "Topic",

@@ -127,6 +127,23 @@ def reopen_opportunity(*, opportunity: Opportunity, user) -> Opportunity:
 
 # Fields a user may change on an open opportunity. Stage, state, status reason
 # and the closing fields change only through the stage and close services.
+# The business process flow steps (Develop, Propose, Close) an opportunity records.
+STEP_FIELDS = (
+    "customer_need",
+    "proposed_solution",
+    "identify_stakeholders",
+    "identify_competitors",
+    "identify_sales_team",
+    "develop_proposal",
+    "complete_internal_review",
+    "present_proposal",
+    "complete_final_proposal",
+    "present_final_proposal",
+    "final_decision_date",
+    "send_thank_you",
+    "file_debrief",
+)
+
 EDITABLE_FIELDS = frozenset(
     {
         "name",
@@ -140,19 +157,7 @@ EDITABLE_FIELDS = frozenset(
         "purchase_process",
         "description",
         "owner",
-        "customer_need",
-        "proposed_solution",
-        "identify_stakeholders",
-        "identify_competitors",
-        "identify_sales_team",
-        "develop_proposal",
-        "complete_internal_review",
-        "present_proposal",
-        "complete_final_proposal",
-        "present_final_proposal",
-        "final_decision_date",
-        "send_thank_you",
-        "file_debrief",
+        *STEP_FIELDS,
     }
 )
 
