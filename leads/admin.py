@@ -4,14 +4,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 
 from . import services
-from .exceptions import LeadError
+from .exceptions import LeadError, error_message
 from .models import Lead
-
-
-def _error_text(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return "; ".join(exc.messages)
-    return str(getattr(exc, "message", exc)) or exc.__class__.__name__
 
 
 def _report(modeladmin, request, done: int, verb: str, failures: list[tuple[Lead, Exception]]):
@@ -19,7 +13,7 @@ def _report(modeladmin, request, done: int, verb: str, failures: list[tuple[Lead
         modeladmin.message_user(request, f"{done} lead(s) {verb}.", messages.SUCCESS)
     for lead, exc in failures:
         modeladmin.message_user(
-            request, f"“{lead}” was not {verb}: {_error_text(exc)}", messages.ERROR
+            request, f"“{lead}” was not {verb}: {error_message(exc)}", messages.ERROR
         )
 
 

@@ -71,3 +71,12 @@ class NothingToLinkOpportunityTo(LeadError):
 
 class CurrencyRequired(LeadError):
     default_message = "An opportunity needs a currency: choose one or set the default currency."
+
+
+def error_message(exc: Exception) -> str:
+    """The text to show a user for a refusal: a LeadError, a ValidationError or PermissionDenied."""
+    from django.core.exceptions import ValidationError
+
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return getattr(exc, "message", None) or str(exc) or exc.__class__.__name__

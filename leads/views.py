@@ -12,18 +12,16 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from accounts.forms import add_service_errors
 from accounts.models import Account, Contact
+from accounts.services import is_manager
 from crm.models import OrganizationSettings
 
 from . import selectors, services
-from .exceptions import DuplicatesFound, LeadError
+from .exceptions import DuplicatesFound, LeadError, error_message
 from .filters import LeadFilter
 from .forms import DisqualifyForm, LeadForm, QualifyForm
 from .models import Lead
-
-
-def _can_assign(user) -> bool:
-    return user.is_superuser or user.groups.filter(name="Sales Manager").exists()
 
 
 def get_lead(pk: int) -> Lead:
@@ -40,12 +38,6 @@ def _refuse_inactive(request, lead: Lead):
         "Reactivate it to make changes.",
     )
     return redirect(lead)
-
-
-def _error_text(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return getattr(exc, "message", None) or str(exc)
 
 
 def _safe_next(request) -> str:
@@ -104,13 +96,13 @@ def lead_detail(request, pk: int):
 
 
 def lead_create(request):
-    can_assign = _can_assign(request.user)
+    can_assign = is_manager(request.user)
     form = LeadForm(request.POST or None, user=request.user, can_assign=can_assign)
     if request.method == "POST" and form.is_valid():
         try:
             lead = services.create_lead(user=request.user, **form.service_fields())
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Lead “{lead.topic}” created.")
             return redirect(lead)
@@ -121,14 +113,14 @@ def lead_edit(request, pk: int):
     lead = get_lead(pk)
     if not lead.is_active:
         return _refuse_inactive(request, lead)
-    can_assign = _can_assign(request.user)
+    can_assign = is_manager(request.user)
     form = LeadForm(request.POST or None, instance=lead, user=request.user, can_assign=can_assign)
     if request.method == "POST" and form.is_valid():
         changed = {k: v for k, v in form.service_fields().items() if k in form.changed_data}
         try:
             services.update_lead(lead=Lead(pk=lead.pk), user=request.user, **changed)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         except LeadError as exc:
             messages.error(request, exc.message)
             return redirect(lead)
@@ -136,16 +128,6 @@ def lead_edit(request, pk: int):
             messages.success(request, "Lead saved.")
             return redirect(lead)
     return render(request, "leads/lead_form.html", {"form": form, "lead": lead})
-
-
-def _add_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            target = field if field in form.fields else None
-            for error in errors:
-                form.add_error(target, error)
-    else:
-        form.add_error(None, exc)
 
 
 def _picked(model, value):
@@ -201,7 +183,7 @@ def lead_qualify(request, pk: int):
             },
         )
     except (LeadError, ValidationError, PermissionDenied) as exc:
-        messages.error(request, f"The lead was not qualified: {_error_text(exc)}")
+        messages.error(request, f"The lead was not qualified: {error_message(exc)}")
         return redirect(lead)
     created = [
         f"{label} “{obj}”"
@@ -229,7 +211,7 @@ def lead_disqualify(request, pk: int):
     try:
         services.disqualify_lead(lead=lead, user=request.user, reason=form.cleaned_data["reason"])
     except (LeadError, PermissionDenied) as exc:
-        messages.error(request, f"The lead was not disqualified: {_error_text(exc)}")
+        messages.error(request, f"The lead was not disqualified: {error_message(exc)}")
     else:
         messages.success(request, f"Lead disqualified: {lead.get_status_reason_display()}.")
     return redirect(lead)
@@ -241,7 +223,7 @@ def lead_reactivate(request, pk: int):
     try:
         services.reactivate_lead(lead=lead, user=request.user)
     except (LeadError, PermissionDenied) as exc:
-        messages.error(request, f"The lead was not reactivated: {_error_text(exc)}")
+        messages.error(request, f"The lead was not reactivated: {error_message(exc)}")
     else:
         messages.success(request, "Lead reactivated: it is open again.")
     return redirect(lead)
@@ -253,7 +235,7 @@ def lead_delete(request, pk: int):
     try:
         services.delete_lead(lead=lead, user=request.user)
     except (LeadError, PermissionDenied) as exc:
-        messages.error(request, f"The lead was not deleted: {_error_text(exc)}")
+        messages.error(request, f"The lead was not deleted: {error_message(exc)}")
         return redirect(lead)
     messages.success(request, f"Lead “{lead.topic}” deleted.")
     return redirect("leads:list")
@@ -280,7 +262,7 @@ def lead_bulk_qualify(request):
     leads = list(Lead.objects.filter(pk__in=ids).select_related("owner").order_by("pk"))
     results = services.qualify_leads(leads=leads, user=request.user, **options)
     succeeded = [r for r in results if r.ok]
-    failed = [(r, _error_text(r.error)) for r in results if not r.ok]
+    failed = [(r, error_message(r.error)) for r in results if not r.ok]
     if succeeded:
         messages.success(request, f"{len(succeeded)} of {len(results)} lead(s) qualified.")
     if failed:
