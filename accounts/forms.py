@@ -8,9 +8,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
+from crm.permissions import is_manager
+
 from .filters import owner_choices, user_label
 from .models import Account, Contact
-from .services import is_manager
 
 
 def add_service_errors(form: forms.BaseForm, error: ValidationError) -> None:

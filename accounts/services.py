@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+
+from activities.files import attachment_files, delete_files_on_commit
+from crm.permissions import ensure_can_change, ensure_can_delete, is_manager
 
 from .models import Account, Contact
 
@@ -27,8 +30,6 @@ def create_contact(*, user, owner=None, **fields) -> Contact:
     contact.save()
     return contact
 
-
-MANAGER_ROLE = "Sales Manager"
 
 # Fields a user may change on an existing account or contact.
 ACCOUNT_EDITABLE_FIELDS = frozenset(
@@ -59,28 +60,6 @@ CONTACT_EDITABLE_FIELDS = frozenset(
         "is_active",
     }
 )
-
-
-def is_manager(user) -> bool:
-    """Managers (and superusers) change every record and reassign owners."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    return user.is_superuser or user.groups.filter(name=MANAGER_ROLE).exists()
-
-
-def can_change(user, record) -> bool:
-    """A sales rep changes only the records they own; a manager changes everything."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    return record.owner_id == user.pk or is_manager(user)
-
-
-def ensure_can_change(user, record) -> None:
-    """Raise PermissionDenied unless `user` may change `record`."""
-    if not can_change(user, record):
-        raise PermissionDenied(
-            f"Only the owner or a sales manager can change this {record._meta.verbose_name}."
-        )
 
 
 def apply_changes(record, fields: dict[str, Any], allowed: frozenset[str], user) -> None:
@@ -122,3 +101,38 @@ def update_contact(*, contact: Contact, user, **fields: Any) -> Contact:
     locked.full_clean()
     locked.save()
     return locked
+
+
+def _ensure_not_a_customer(record, opportunities) -> None:
+    count = opportunities.count()
+    if count:
+        raise ValidationError(
+            f"{record} is the customer of {count} opportunit{'y' if count == 1 else 'ies'}; "
+            "delete them or give them another customer first."
+        )
+
+
+@transaction.atomic
+def delete_account(*, account: Account, user) -> None:
+    """Delete an account with its notes, activities and attachment files (removed
+    after the commit). Its contacts stay, without an account. An account that is
+    an opportunity's customer is refused (ValidationError) and nothing changes."""
+    locked = Account.objects.select_for_update().get(pk=account.pk)
+    ensure_can_delete(user, locked)
+    _ensure_not_a_customer(locked, locked.opportunities.all())
+    files = attachment_files(account=locked)
+    locked.delete()
+    delete_files_on_commit(files)
+
+
+@transaction.atomic
+def delete_contact(*, contact: Contact, user) -> None:
+    """Delete a contact with its notes, activities, stakeholder connections and
+    attachment files (removed after the commit). A contact that is an
+    opportunity's customer is refused (ValidationError) and nothing changes."""
+    locked = Contact.objects.select_for_update().get(pk=contact.pk)
+    ensure_can_delete(user, locked)
+    _ensure_not_a_customer(locked, locked.opportunities.all())
+    files = attachment_files(contact=locked)
+    locked.delete()
+    delete_files_on_commit(files)

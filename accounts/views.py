@@ -12,8 +12,10 @@ from django.core.paginator import Paginator
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
+from activities.views import timeline_context
+from crm.permissions import can_change, can_delete, ensure_can_change
 from opportunities.models import Opportunity
 
 from . import services
@@ -41,8 +43,27 @@ def list_page(
 def get_for_change(request: HttpRequest, model: type[Model], pk: int):
     """The record, if the user may change it; PermissionDenied otherwise."""
     record = get_object_or_404(model.objects.select_related("owner"), pk=pk)
-    services.ensure_can_change(request.user, record)
+    ensure_can_change(request.user, record)
     return record
+
+
+def delete_view(model: type[Model], service, list_url_name: str):
+    """A POST-only view deleting one record through `service`; a refusal
+    (ValidationError) goes back to the record with the reason."""
+
+    @require_POST
+    def view(request: HttpRequest, pk: int) -> HttpResponse:
+        record = get_object_or_404(model.objects.select_related("owner"), pk=pk)
+        try:
+            service(record, user=request.user)
+        except ValidationError as exc:
+            messages.error(request, f"{' '.join(exc.messages)} Nothing was deleted.")
+            return redirect(record)
+        label = str(record._meta.verbose_name).capitalize()
+        messages.success(request, f"{label} “{record}” deleted.")
+        return redirect(list_url_name)
+
+    return view
 
 
 # --- Accounts --------------------------------------------------------------------------------
@@ -63,7 +84,9 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "account": account,
         "contacts": account.contacts.order_by("last_name", "first_name", "pk"),
         "opportunities": account.opportunities.select_related("currency", "stage", "owner"),
-        "can_change": services.can_change(request.user, account),
+        "can_change": can_change(request.user, account),
+        "can_delete": can_delete(request.user, account),
+        **timeline_context(request, account),
     }
     return render(request, "accounts/account_detail.html", context)
 
@@ -128,7 +151,9 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "opportunities": Opportunity.objects.filter(contact=contact).select_related(
             "currency", "stage", "owner"
         ),
-        "can_change": services.can_change(request.user, contact),
+        "can_change": can_change(request.user, contact),
+        "can_delete": can_delete(request.user, contact),
+        **timeline_context(request, contact),
     }
     return render(request, "accounts/contact_detail.html", context)
 
@@ -194,3 +219,15 @@ def _lookup(request: HttpRequest, model: type[Model]):
 
 def _not_found(what: str) -> JsonResponse:
     return JsonResponse({"error": f"No such {what}."}, status=404)
+
+
+account_delete = delete_view(
+    Account,
+    lambda record, user: services.delete_account(account=record, user=user),
+    "accounts:list",
+)
+contact_delete = delete_view(
+    Contact,
+    lambda record, user: services.delete_contact(contact=record, user=user),
+    "accounts:contact_list",
+)

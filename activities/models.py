@@ -8,8 +8,13 @@ each link, and a timeline query is a plain indexed filter.
 
 from __future__ import annotations
 
+import uuid
+from pathlib import PurePosixPath
+
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
+from django.utils import timezone
 
 REGARDING_FIELDS = ("lead", "account", "contact", "opportunity")
 
@@ -45,11 +50,23 @@ class Regarding(models.Model):
         return None
 
 
+def attachment_path(note: Note, filename: str) -> str:
+    # A random folder per file: names never collide and cannot be guessed; the
+    # (already sanitised) name is kept so the stored file is recognisable.
+    now = timezone.now()
+    return str(PurePosixPath("notes", f"{now:%Y}", f"{now:%m}", uuid.uuid4().hex, filename))
+
+
 class Note(Regarding):
+    timeline_kind = "note"
+
     title = models.CharField(max_length=200, blank=True)
     text = models.TextField(blank=True)
-    attachment = models.FileField(upload_to="notes/%Y/%m/", blank=True)
+    # Stored with the storage API under MEDIA_ROOT and served only by the
+    # attachment view, which checks that the user may see the record.
+    attachment = models.FileField(upload_to=attachment_path, max_length=255, blank=True)
     attachment_name = models.CharField(max_length=255, blank=True)
+    attachment_size = models.PositiveBigIntegerField(default=0)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notes"
     )
@@ -65,24 +82,39 @@ class Note(Regarding):
         ]
         indexes = [
             models.Index(fields=["lead", "-created_at"], name="note_lead_created"),
+            models.Index(fields=["account", "-created_at"], name="note_account_created"),
+            models.Index(fields=["contact", "-created_at"], name="note_contact_created"),
             models.Index(fields=["opportunity", "-created_at"], name="note_opp_created"),
         ]
 
     def __str__(self) -> str:
         return self.title or (self.text[:50] if self.text else self.attachment_name or "Note")
 
+    def get_absolute_url(self) -> str:
+        return self.regarding.get_absolute_url() + f"#note-{self.pk}"
+
+    @property
+    def download_url(self) -> str:
+        return reverse("activities:attachment", args=[self.pk]) if self.attachment else ""
+
+
+class ActivityType(models.TextChoices):
+    PHONE_CALL = "phone_call", "Phone call"
+    EMAIL = "email", "Email"
+    TASK = "task", "Task"
+    APPOINTMENT = "appointment", "Appointment"
+
+
+class ActivityStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    COMPLETED = "completed", "Completed"
+    CANCELED = "canceled", "Canceled"
+
 
 class Activity(Regarding):
-    class Type(models.TextChoices):
-        PHONE_CALL = "phone_call", "Phone call"
-        EMAIL = "email", "Email"
-        TASK = "task", "Task"
-        APPOINTMENT = "appointment", "Appointment"
-
-    class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        COMPLETED = "completed", "Completed"
-        CANCELED = "canceled", "Canceled"
+    Type = ActivityType
+    Status = ActivityStatus
+    timeline_kind = "activity"
 
     class Direction(models.TextChoices):
         OUTGOING = "outgoing", "Outgoing"
@@ -132,15 +164,34 @@ class Activity(Regarding):
                 name="activity_ends_after_start",
                 violation_error_message="An appointment cannot end before it starts.",
             ),
+            models.CheckConstraint(
+                condition=models.Q(type__in=ActivityType.values), name="activity_type_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=ActivityStatus.values), name="activity_status_valid"
+            ),
         ]
         indexes = [
             models.Index(fields=["owner", "status", "due_at"], name="activity_owner_status_due"),
             models.Index(fields=["lead", "-created_at"], name="activity_lead_created"),
+            models.Index(fields=["account", "-created_at"], name="activity_account_created"),
+            models.Index(fields=["contact", "-created_at"], name="activity_contact_created"),
             models.Index(fields=["opportunity", "-created_at"], name="activity_opp_created"),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_type_display()}: {self.subject}"
+
+    def get_absolute_url(self) -> str:
+        return self.regarding.get_absolute_url() + f"#activity-{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.is_open and self.due_at is not None and self.due_at < timezone.now()
 
 
 class Connection(models.Model):

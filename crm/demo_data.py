@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from accounts.models import Account, Contact, Industry
-from activities.models import Activity, Note
+from activities.models import Activity, Connection, Note
 from leads import services as lead_services
 from leads.models import Lead, LeadSource, PurchaseProcess, PurchaseTimeframe, Rating
 from opportunities import services as opp_services
@@ -407,7 +407,7 @@ def seed(*, users: dict, rng: random.Random) -> None:
             )
         )
 
-    _timeline(leads, rng)
+    _timeline(leads, rng, contacts)
 
     # Disqualify with every reason.
     for lead, reason in zip(leads[2:10], list(Lead.DISQUALIFY_REASONS) * 2, strict=False):
@@ -444,8 +444,11 @@ def seed(*, users: dict, rng: random.Random) -> None:
             )
 
 
-def _timeline(leads: list[Lead], rng: random.Random) -> None:
+def _timeline(leads: list[Lead], rng: random.Random, contacts: list[Contact]) -> None:
+    """Notes, every type of activity and stakeholders on the first leads (the
+    stakeholders move to the opportunities of the leads qualified below)."""
     now = timezone.now()
+    roles = Connection.Role.values
     for i, lead in enumerate(leads[:24]):
         Note.objects.create(
             lead=lead,
@@ -472,6 +475,37 @@ def _timeline(leads: list[Lead], rng: random.Random) -> None:
                 subject="Send product brochure",
                 priority=Activity.Priority.HIGH,
                 due_at=now + timedelta(days=rng.randint(0, 7)),
+            )
+        if i % 3 == 1:
+            Activity.objects.create(
+                lead=lead,
+                owner=lead.owner,
+                type=Activity.Type.EMAIL,
+                subject="Pricing and references",
+                direction=Activity.Direction.OUTGOING,
+                email_from=lead.owner.email,
+                email_to=lead.email,
+                due_at=now + timedelta(days=rng.randint(-1, 3)),
+            )
+        if i % 4 == 2:
+            start = (now + timedelta(days=rng.randint(1, 14))).replace(
+                hour=10, minute=0, second=0, microsecond=0
+            )
+            Activity.objects.create(
+                lead=lead,
+                owner=lead.owner,
+                type=Activity.Type.APPOINTMENT,
+                subject="Product demo",
+                starts_at=start,
+                ends_at=start + timedelta(hours=1),
+                due_at=start,
+                location="Customer site",
+            )
+        for contact in rng.sample(contacts, k=min(len(contacts), 1 + i % 2)):
+            Connection.objects.get_or_create(
+                lead=lead,
+                contact=contact,
+                defaults={"role": rng.choice(roles), "created_by": lead.owner},
             )
 
 

@@ -19,6 +19,8 @@ from django.utils import timezone
 
 from accounts.models import Account, Contact
 from accounts.selectors import duplicate_accounts, duplicate_contacts
+from activities.files import attachment_files, delete_files_on_commit
+from activities.services import carry_stakeholders
 from crm import process
 from crm.models import Currency, OrganizationSettings
 from opportunities.models import Opportunity
@@ -317,6 +319,7 @@ def qualify_lead(
             contact=contact,
             currency=_resolve_currency(currency, locked, settings),
         )
+        carry_stakeholders(lead=locked, opportunity=opportunity)
 
     now = timezone.now()
     locked.state = Lead.State.QUALIFIED
@@ -433,19 +436,6 @@ def delete_lead(*, lead: Lead, user: AbstractBaseUser) -> None:
     """
     _ensure_can_act(user)
     locked = _lock(lead)
-    from activities.models import Note
-
-    files = [
-        name
-        for name in Note.objects.filter(lead=locked).values_list("attachment", flat=True)
-        if name
-    ]
+    files = attachment_files(lead=locked)
     locked.delete()
-    if files:
-        from django.core.files.storage import default_storage
-
-        def remove_files() -> None:
-            for name in files:
-                default_storage.delete(name)
-
-        transaction.on_commit(remove_files)
+    delete_files_on_commit(files)

@@ -9,13 +9,14 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.forms import add_service_errors
 from accounts.models import Account, Contact
-from accounts.services import is_manager
+from activities.views import timeline_context
+from crm.http import safe_next
 from crm.models import OrganizationSettings
+from crm.permissions import is_manager
 
 from . import selectors, services
 from .exceptions import DuplicatesFound, LeadError, error_message
@@ -42,12 +43,7 @@ def _refuse_inactive(request, lead: Lead):
 
 def _safe_next(request) -> str:
     """The list page to return to, if it is a URL of this site."""
-    target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return reverse("leads:list")
+    return safe_next(request, reverse("leads:list"))
 
 
 def lead_list(request):
@@ -91,6 +87,7 @@ def lead_detail(request, pk: int):
             "lead": lead,
             "disqualify_reasons": Lead.DISQUALIFY_REASONS,
             "qualify_form": None if settings.create_records_on_qualify else QualifyForm(),
+            **timeline_context(request, lead),
         },
     )
 

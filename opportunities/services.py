@@ -6,8 +6,10 @@ from typing import Any
 
 from django.db import transaction
 
-from accounts.services import apply_changes, ensure_can_change
+from accounts.services import apply_changes
+from activities.files import attachment_files, delete_files_on_commit
 from crm import process
+from crm.permissions import ensure_can_change, ensure_can_delete
 
 from .models import Opportunity
 
@@ -177,3 +179,15 @@ def update_opportunity(*, opportunity: Opportunity, user, **fields: Any) -> Oppo
     locked.full_clean()
     locked.save()
     return locked
+
+
+@transaction.atomic
+def delete_opportunity(*, opportunity: Opportunity, user) -> None:
+    """Delete an opportunity with its notes, activities, stakeholders and
+    attachment files (removed after the commit). Its originating lead stays,
+    with the link cleared."""
+    locked = _lock(opportunity)
+    ensure_can_delete(user, locked)
+    files = attachment_files(opportunity=locked)
+    locked.delete()
+    delete_files_on_commit(files)

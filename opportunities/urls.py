@@ -13,4 +13,5 @@ urlpatterns = [
     path("<int:pk>/previous-stage/", views.previous_stage, name="previous_stage"),
     path("<int:pk>/close/", views.close, name="close"),
     path("<int:pk>/reopen/", views.reopen, name="reopen"),
+    path("<int:pk>/delete/", views.opportunity_delete, name="delete"),
 ]

@@ -16,9 +16,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.forms import add_service_errors
-from accounts.services import can_change
-from accounts.views import get_for_change, list_page
+from accounts.views import delete_view, get_for_change, list_page
 from activities.models import Note
+from activities.views import timeline_context
+from crm.permissions import can_change, can_delete
 
 from . import services
 from .filters import OpportunityFilter
@@ -66,6 +67,7 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "opportunity": opportunity,
         "can_change": may_change,
+        "can_delete": can_delete(request.user, opportunity),
         # Read by the stage_bar tag: Next/Previous stage buttons.
         "can_move_stage": opportunity.is_active and may_change,
         "money": {
@@ -73,6 +75,7 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
             for name in ("budget_amount", "estimated_revenue", "actual_revenue")
         },
         "lead_notes": Note.objects.filter(lead=lead).select_related("author") if lead else [],
+        **timeline_context(request, opportunity),
     }
     if opportunity.is_active and may_change:
         context["won_form"] = CloseOpportunityForm(
@@ -192,3 +195,10 @@ def close(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def reopen(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(request, pk, services.reopen_opportunity, lambda o: "Opportunity reopened.")
+
+
+opportunity_delete = delete_view(
+    Opportunity,
+    lambda record, user: services.delete_opportunity(opportunity=record, user=user),
+    "opportunities:list",
+)

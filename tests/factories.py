@@ -117,29 +117,51 @@ class OpportunityFactory(factory.django.DjangoModelFactory):
     stage = factory.LazyFunction(process.first_opportunity_stage)
 
 
+def _regarding_owner(obj):
+    return (obj.lead or obj.account or obj.contact or obj.opportunity).owner
+
+
+def _default_lead(obj):
+    # A note or activity regards exactly one record: a new lead unless another was given.
+    return None if (obj.account or obj.contact or obj.opportunity) else LeadFactory()
+
+
 class NoteFactory(factory.django.DjangoModelFactory):
+    """A note on a lead (or on the account, contact or opportunity passed)."""
+
     class Meta:
         model = Note
 
-    lead = factory.SubFactory(LeadFactory)
+    account = None
+    contact = None
+    opportunity = None
+    lead = factory.LazyAttribute(_default_lead)
     title = factory.Faker("sentence", nb_words=4)
     text = factory.Faker("paragraph")
-    author = factory.SelfAttribute("lead.owner")
+    author = factory.LazyAttribute(_regarding_owner)
 
 
 class ActivityFactory(factory.django.DjangoModelFactory):
+    """An open activity on a lead (or on the account, contact or opportunity passed)."""
+
     class Meta:
         model = Activity
 
-    lead = factory.SubFactory(LeadFactory)
+    account = None
+    contact = None
+    opportunity = None
+    lead = factory.LazyAttribute(_default_lead)
     type = Activity.Type.PHONE_CALL
     subject = factory.Faker("sentence", nb_words=5)
-    owner = factory.SelfAttribute("lead.owner")
+    owner = factory.LazyAttribute(_regarding_owner)
 
 
 class ConnectionFactory(factory.django.DjangoModelFactory):
+    """A stakeholder of a lead (or of the opportunity passed)."""
+
     class Meta:
         model = Connection
 
-    lead = factory.SubFactory(LeadFactory)
+    opportunity = None
+    lead = factory.LazyAttribute(lambda o: None if o.opportunity else LeadFactory())
     contact = factory.SubFactory(ContactFactory)

@@ -114,6 +114,18 @@ MESSAGE_TAGS = {40: "danger"}
 
 # Largest attachment a note may carry, in bytes.
 NOTE_ATTACHMENT_MAX_BYTES = int(os.environ.get("NOTE_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
+# File types a note may not carry: programs and scripts, and pages a browser
+# would run (after Dynamics 365's default blocked-extension list).
+# fmt: off
+NOTE_ATTACHMENT_BLOCKED_EXTENSIONS = frozenset({
+    "ade", "adp", "app", "appx", "asp", "aspx", "bas", "bat", "cer", "chm", "cmd", "com",
+    "cpl", "crt", "csh", "dll", "exe", "hlp", "hta", "htm", "html", "inf", "ins", "isp",
+    "jar", "js", "jse", "ksh", "lnk", "mad", "mht", "mhtml", "msc", "msh", "msi", "msp",
+    "mst", "php", "pif", "ps1", "psm1", "py", "pyc", "reg", "scf", "scr", "sct", "sh",
+    "shb", "shs", "svg", "svgz", "url", "vb", "vbe", "vbs", "ws", "wsc", "wsf", "wsh",
+    "xhtml", "xht",
+})
+# fmt: on
 
 LEADS_PER_PAGE = 50
 FORMS_URLFIELD_ASSUME_HTTPS = True

@@ -44,10 +44,26 @@
       fillEmpty(select.dataset.fillUrl + encodeURIComponent(select.value), mapping);
     });
   });
-  // A reason picked from a menu (data-reason on the opener) preselects the dialog's reason.
+  // A reason picked from a menu (data-reason on the opener) preselects the dialog's reason;
+  // an opener's data-action / data-confirm-text / data-confirm-label point one shared
+  // confirmation dialog at the item it was opened for.
   document.addEventListener("show.bs.modal", function (e) {
-    var reason = e.relatedTarget && e.relatedTarget.dataset.reason;
+    var opener = e.relatedTarget;
+    if (!opener) { return; }
     var select = e.target.querySelector("select[name=reason]");
-    if (reason && select) { select.value = reason; }
+    if (opener.dataset.reason && select) { select.value = opener.dataset.reason; }
+    var form = e.target.querySelector("form");
+    if (opener.dataset.action && form) { form.action = opener.dataset.action; }
+    var body = e.target.querySelector("[data-confirm-body]");
+    if (body && form) {
+      var submit = form.querySelector("button[type=submit]");
+      submit.dataset.defaultLabel = submit.dataset.defaultLabel || submit.textContent;
+      body.textContent = opener.dataset.confirmText || body.textContent;
+      submit.textContent = opener.dataset.confirmLabel || submit.dataset.defaultLabel;
+    }
+  });
+  // A select marked data-autosubmit saves its form when changed (e.g. a stakeholder's role).
+  document.addEventListener("change", function (e) {
+    if (e.target.matches("select[data-autosubmit]")) { e.target.form.requestSubmit(); }
   });
 })();

@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts import services
 from accounts.models import Account, Contact
+from crm.permissions import can_change
 from crm.text import name_key
 from tests.factories import AccountFactory, ContactFactory
 
@@ -130,8 +131,8 @@ def test_manager_updates_any_contact(rep, manager):
 def test_can_change_rules(rep, rep2, manager, admin_user):
     account = AccountFactory(owner=rep)
 
-    assert services.can_change(rep, account)
-    assert not services.can_change(rep2, account)
-    assert services.can_change(manager, account)
-    assert services.can_change(admin_user, account)
+    assert can_change(rep, account)
+    assert not can_change(rep2, account)
+    assert can_change(manager, account)
+    assert can_change(admin_user, account)
     assert Account.objects.count() == 1

@@ -6,7 +6,13 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from accounts.models import Account, Contact
-from tests.factories import AccountFactory, ContactFactory, OpportunityFactory
+from tests.factories import (
+    AccountFactory,
+    ActivityFactory,
+    ContactFactory,
+    NoteFactory,
+    OpportunityFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -244,12 +250,16 @@ def test_account_detail_query_count_is_flat(client, rep, account, django_assert_
     for _ in range(3):
         ContactFactory(owner=rep, account=account)
         OpportunityFactory(owner=rep, account=account)
-    with django_assert_max_num_queries(8):
+    # Page and related lists, plus the timeline (page, notes, activities) and the
+    # role checks for the buttons.
+    with django_assert_max_num_queries(12):
         client.get(account.get_absolute_url())
     for _ in range(20):
         ContactFactory(owner=rep, account=account)
         OpportunityFactory(owner=rep, account=account)
-    with django_assert_max_num_queries(8):
+        NoteFactory(account=account)
+        ActivityFactory(account=account)
+    with django_assert_max_num_queries(12):
         client.get(account.get_absolute_url())
 
 

@@ -292,7 +292,9 @@ def test_detail_shows_header_stage_bar_and_commands(client, rep, opportunity, ac
 
 def test_detail_shows_originating_lead_and_its_notes_read_only(client, rep, account):
     lead = LeadFactory(owner=rep, qualified=True, topic="Gloves for the lab")
-    NoteFactory(lead=lead, title="Budget call", text="They have 15k.", attachment_name="q.pdf")
+    note = NoteFactory(
+        lead=lead, title="Budget call", text="They have 15k.", attachment_name="q.pdf"
+    )
     NoteFactory(lead=LeadFactory(owner=rep), title="Someone else's note")
     opportunity = OpportunityFactory(owner=rep, account=account, originating_lead=lead)
     client.force_login(rep)
@@ -303,7 +305,9 @@ def test_detail_shows_originating_lead_and_its_notes_read_only(client, rep, acco
     assert reverse("leads:detail", args=[lead.pk]) in html
     assert "Budget call" in html and "They have 15k." in html and "q.pdf" in html
     assert "Someone else&#x27;s note" not in html
-    assert "/notes/" not in html  # no edit or delete controls
+    # Shown read-only: no edit or delete controls for the lead's note.
+    assert reverse("activities:note_edit", args=[note.pk]) not in html
+    assert reverse("activities:note_delete", args=[note.pk]) not in html
 
 
 def test_detail_without_lead(client, rep, opportunity):
@@ -332,11 +336,14 @@ def test_detail_query_count_is_flat(client, rep, account, django_assert_max_num_
     opportunity = OpportunityFactory(owner=rep, account=account, originating_lead=lead)
     NoteFactory(lead=lead)
     client.force_login(rep)
-    with django_assert_max_num_queries(11):
+    # The page and stage bar, the timeline (page, notes, activities), stakeholders
+    # and the role checks for the buttons.
+    with django_assert_max_num_queries(16):
         client.get(_url("detail", opportunity))
     for _ in range(20):
         NoteFactory(lead=lead)
-    with django_assert_max_num_queries(11):
+        NoteFactory(opportunity=opportunity)
+    with django_assert_max_num_queries(16):
         client.get(_url("detail", opportunity))
 
 

@@ -1,0 +1,75 @@
+"""Who may see and change which record: the one place these rules live.
+
+Roles are Django groups. A Sales Rep reads every lead, account, contact and
+opportunity (the group's model "view" permissions) and changes only the
+records they own; a Sales Manager (or a superuser) changes everything and
+reassigns owners. Services call `ensure_can_change`; views only turn the
+refusal into a 403 and use `can_change` to hide buttons.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model
+
+MANAGER_ROLE = "Sales Manager"
+
+
+def _signed_in(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and user.is_active)
+
+
+def is_manager(user) -> bool:
+    """Managers (and superusers) change every record and reassign owners."""
+    if not _signed_in(user):
+        return False
+    cached = getattr(user, "_leadline_is_manager", None)
+    if cached is None:
+        cached = user.is_superuser or user.groups.filter(name=MANAGER_ROLE).exists()
+        # One query per request however many buttons a page decides on.
+        user._leadline_is_manager = cached
+    return cached
+
+
+def can_view(user, record: Model) -> bool:
+    """Whether the user's role lets them see records of this kind."""
+    if not _signed_in(user):
+        return False
+    opts = record._meta
+    return user.has_perm(f"{opts.app_label}.view_{opts.model_name}")
+
+
+def ensure_can_view(user, record: Model) -> None:
+    if not can_view(user, record):
+        raise PermissionDenied(f"You do not have access to this {record._meta.verbose_name}.")
+
+
+def can_change(user, record: Model) -> bool:
+    """A sales rep changes only the records they own; a manager changes everything."""
+    if not _signed_in(user):
+        return False
+    return record.owner_id == user.pk or is_manager(user)
+
+
+def ensure_can_change(user, record: Model) -> None:
+    """Raise PermissionDenied unless `user` may change `record`."""
+    if not can_change(user, record):
+        raise PermissionDenied(
+            f"Only the owner or a sales manager can change this {record._meta.verbose_name}."
+        )
+
+
+def can_delete(user, record: Model) -> bool:
+    """Deleting needs the role's delete permission for the kind of record (managers
+    delete accounts, contacts and opportunities) and the right to change it."""
+    if not can_change(user, record):
+        return False
+    opts = record._meta
+    return user.has_perm(f"{opts.app_label}.delete_{opts.model_name}")
+
+
+def ensure_can_delete(user, record: Model) -> None:
+    if not can_delete(user, record):
+        raise PermissionDenied(
+            f"You may not delete this {record._meta.verbose_name}; ask a sales manager."
+        )
