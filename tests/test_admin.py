@@ -3,13 +3,18 @@ process flow, and leads, whose every write goes through leads.services."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.messages import get_messages
+from django.core.files.base import ContentFile
 from django.forms.models import model_to_dict
+from django.test import TestCase
 from django.urls import reverse
 
+from activities.models import Activity, Connection, Note
 from crm import process
 from crm.models import Currency, OrganizationSettings, ProcessFlow, ProcessStage
 from leads import services
@@ -108,8 +113,9 @@ def test_add_page_of_every_registered_model_answers(admin_client, model, rf, adm
     response = admin_client.get(_url(model, "add"))
 
     # The organisation settings singleton exists (a data migration made it): no second one.
+    # Notes, activities and stakeholders are created in the app, through the services.
     assert response.status_code == (200 if may_add else 403)
-    assert may_add or model is OrganizationSettings
+    assert may_add or model in (OrganizationSettings, Note, Activity, Connection)
 
 
 def test_every_app_model_is_registered_in_the_admin():
@@ -587,3 +593,31 @@ def test_closed_opportunity_is_read_only_in_admin(client, admin_user, state):
     response = client.post(url, {"name": "Changed"})
     assert response.status_code == 403
     assert Opportunity.objects.get(pk=opp.pk).name == "Closed deal"
+
+
+# Notes, activities, stakeholders: view and delete only ---------------------------
+
+
+def test_timeline_items_are_view_only_in_the_admin(admin_client):
+    note = NoteFactory(text="kept")
+
+    assert admin_client.get(_url(Note, "add")).status_code == 403
+    response = admin_client.post(_url(Note, "change", note.pk), {"text": "changed"})
+    assert response.status_code == 403
+    note.refresh_from_db()
+    assert note.text == "kept"
+
+
+def test_deleting_a_note_in_the_admin_removes_its_file(admin_client, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    note = NoteFactory()
+    note.attachment.save("brief.pdf", ContentFile(b"x"), save=True)
+    path = Path(note.attachment.path)
+
+    page = admin_client.get(_url(Note, "change", note.pk)).content.decode()
+    assert note.download_url in page and "/media/" not in page
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        admin_client.post(_url(Note, "delete", note.pk), {"post": "yes"})
+
+    assert not Note.objects.exists()
+    assert not path.exists()
