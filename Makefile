@@ -6,7 +6,7 @@ PORT ?= 8000
 # Debian's Chromium drives the browser tests (Playwright's own download is not used).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test setup venv assets migrate lint format clean
+.PHONY: run test setup venv assets migrate lint format clean bench
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required (python3.11 not found)"; exit 1; }
@@ -41,6 +41,11 @@ test: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=crm.settings.test
 	CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(PYTEST_ARGS)
+
+# Benchmark on its own database (bench-N.sqlite3, or leadline_bench_N on the
+# PostgreSQL server of DATABASE_URL): make bench BENCH_ARGS="--leads 1000000"
+bench: setup
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 lint:
 	$(BIN)/ruff check .

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from activities.views import timeline_context
+from crm.pagination import CappedPaginator
 from crm.permissions import can_change, can_delete, ensure_can_change
 from opportunities.models import Opportunity
 
@@ -33,9 +33,12 @@ def list_page(
     queryset: QuerySet,
     extra: dict | None = None,
 ) -> HttpResponse:
-    """A filtered, sorted list, 50 rows a page; the filters stay in the page links."""
+    """A filtered, sorted list, 50 rows a page; the filters stay in the page links.
+
+    The count stops at 10,000 rows, so a page never counts a whole large table.
+    """
     filterset = filterset_class(request.GET or None, queryset=queryset, request=request)
-    page = Paginator(filterset.qs, PER_PAGE).get_page(request.GET.get("page"))
+    page = CappedPaginator(filterset.qs, PER_PAGE).get_page(request.GET.get("page"))
     context = {"filter": filterset, "page": page, "is_filtered": filterset.is_filtered}
     return render(request, template, context | (extra or {}))
 

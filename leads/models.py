@@ -208,11 +208,24 @@ class Lead(models.Model):
             ),
         ]
         indexes = [
+            # Every list orders by its sort column(s) then pk, so a page is a range
+            # scan of one of these indexes (keyset pagination; see docs/PERFORMANCE.md).
             # My Open Leads: owner + state, newest first.
-            models.Index(fields=["owner", "state", "-created_at"], name="lead_owner_state_created"),
-            # Open / Closed / All Leads: state, newest first.
-            models.Index(fields=["state", "-created_at"], name="lead_state_created"),
-            models.Index(fields=["-created_at"], name="lead_created"),
+            models.Index(
+                fields=["owner", "state", "-created_at", "-id"], name="lead_owner_state_created"
+            ),
+            # Open Leads, newest first.
+            models.Index(fields=["state", "-created_at", "-id"], name="lead_state_created"),
+            # Closed and All Leads, newest first, and the created date range filter.
+            models.Index(fields=["-created_at", "-id"], name="lead_created"),
+            # The other sortable columns; read backwards for a descending sort.
+            models.Index(fields=["last_name", "first_name", "id"], name="lead_name"),
+            models.Index(fields=["topic", "id"], name="lead_topic"),
+            models.Index(fields=["company_name", "id"], name="lead_company"),
+            models.Index(fields=["status_reason", "id"], name="lead_status_reason"),
+            models.Index(fields=["lead_source", "id"], name="lead_source"),
+            models.Index(fields=["rating", "id"], name="lead_rating"),
+            models.Index(fields=["owner", "id"], name="lead_owner"),
         ]
 
     def __str__(self) -> str:

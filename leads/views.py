@@ -3,9 +3,9 @@ refusal into a message or a form error."""
 
 from __future__ import annotations
 
+from django.conf import settings as django_settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -53,11 +53,21 @@ def lead_list(request):
     base = selectors.lead_list(user=request.user, view=view)
     lead_filter = LeadFilter(request.GET or None, queryset=base)
     leads = lead_filter.qs if lead_filter.is_bound else base
-    leads, sort = selectors.order_leads(leads, request.GET.get("sort"))
-    page = Paginator(leads, 50).get_page(request.GET.get("page"))
+    sort = selectors.clean_sort(request.GET.get("sort"))
+    page = selectors.lead_page(
+        leads,
+        sort=sort,
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+        per_page=django_settings.LEADS_PER_PAGE,
+        view=view,
+        user=request.user,
+        narrowed_by=lead_filter.narrowing(),
+        search=(lead_filter.form.cleaned_data.get("q") or "") if lead_filter.is_valid() else "",
+    )
     active_filters = bool(
         lead_filter.is_bound
-        and any(v for k, v in request.GET.items() if k not in ("view", "sort", "page"))
+        and any(v for k, v in request.GET.items() if k not in ("view", "sort", "after", "before"))
     )
     return render(
         request,

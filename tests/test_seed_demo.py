@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 
 from accounts.models import Account, Contact
 from activities.models import Activity, Note
-from leads.models import Lead
+from leads.models import Lead, LeadSource
 from opportunities.models import Opportunity
 
 pytestmark = pytest.mark.django_db
@@ -150,3 +150,28 @@ def test_seed_demo_runs_without_force_when_debug_is_on(db, settings):
 
     assert get_user_model().objects.filter(username="rep").exists()
     assert Lead.objects.exists()
+
+
+def test_seed_demo_bulk_leads_have_a_realistic_spread(seeded):
+    from datetime import timedelta
+
+    hand_made = set(Lead.objects.values_list("pk", flat=True))
+
+    seed(leads=2000)
+
+    generated = Lead.objects.exclude(pk__in=hand_made)
+    assert set(generated.values_list("owner__username", flat=True)) == {
+        "admin",
+        "manager",
+        "rep",
+        "rep2",
+    }
+    assert set(generated.values_list("lead_source", flat=True)) == set(LeadSource.values)
+    assert set(generated.values_list("rating", flat=True)) == {"hot", "warm", "cold"}
+    open_share = generated.filter(state="open").count() / generated.count()
+    assert 0.45 < open_share < 0.65
+    dates = list(generated.order_by("pk").values_list("created_at", flat=True))
+    # Over two years, in the order the leads were created (ids rise with dates).
+    assert dates[-1] - dates[0] > timedelta(days=365)
+    assert dates == sorted(dates)
+    assert len(set(generated.values_list("email", flat=True))) == generated.count()

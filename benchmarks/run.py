@@ -1,0 +1,421 @@
+"""Leadline benchmark: the pages and services that must stay fast at a million leads.
+
+    python benchmarks/run.py                    # 100,000 leads on SQLite (bench-100000.sqlite3)
+    python benchmarks/run.py --leads 1000000    # the big run
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/leadline python benchmarks/run.py
+                                                # PostgreSQL: database leadline_bench_100000
+
+It builds the bench database on first use (migrate + `seed_demo --leads N`, in
+child processes) and reuses it afterwards; it never touches the development
+database. Then, in this process, it warms up and times each case with Django's
+test Client (the whole request: middleware, view, queries, template), printing
+the median, the 95th percentile and the number of SQL queries, and writes the
+same as JSON under benchmarks/results/. The peak memory reported is this
+process's, which served every page: the seeding ran in a child process.
+
+The qualify cases change the bench database (they qualify open leads, as a
+user would); a later run simply qualifies other leads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+RESULTS_DIR = BASE_DIR / "benchmarks" / "results"
+TIMELINE_ITEMS = 200
+SEARCH_TEXT = "davolio"
+
+
+@dataclass
+class Case:
+    name: str
+    run: Callable[[], object]
+    target_ms: float | None = None
+    repeat: int | None = None  # None: --repeat
+    max_queries: int | None = None
+
+
+@dataclass
+class Result:
+    name: str
+    runs: int
+    median_ms: float
+    p95_ms: float
+    queries: int
+    target_ms: float | None
+    max_queries: int | None
+    ok: bool
+    note: str = ""
+    samples_ms: list[float] = field(default_factory=list)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--leads", type=int, default=100_000, help="Leads in the bench database.")
+    parser.add_argument("--repeat", type=int, default=20, help="Timed runs per case.")
+    parser.add_argument("--warmup", type=int, default=3, help="Untimed runs per case first.")
+    parser.add_argument(
+        "--bulk", type=int, default=1000, help="Leads in the bulk qualify case (default 1000)."
+    )
+    parser.add_argument(
+        "--database-url",
+        help="Bench database (default: bench-N.sqlite3, or leadline_bench_N on the "
+        "PostgreSQL server of DATABASE_URL).",
+    )
+    parser.add_argument("--json", type=Path, help="Where to write the results.")
+    args = parser.parse_args(argv)
+
+    url = args.database_url or bench_database_url(os.environ.get("DATABASE_URL", ""), args.leads)
+    refuse_dev_database(url)
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "benchmarks.settings"}
+    os.environ.update(env)
+    print(f"Bench database: {url}", flush=True)
+    build_database(url, args.leads, env)
+
+    sys.path.insert(0, str(BASE_DIR))
+    import django
+
+    django.setup()
+    results, info = run_cases(args)
+    print_table(results, info)
+    target = args.json or RESULTS_DIR / f"{info['vendor']}-{args.leads}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(
+        json.dumps({**info, "results": [asdict(r) for r in results]}, indent=2) + "\n"
+    )
+    print(f"\nResults written to {target}")
+    return 0
+
+
+# --- The bench database ------------------------------------------------------------------------
+
+
+def bench_database_url(dev_url: str, leads: int) -> str:
+    """Same server as the development database, never the same database."""
+    if dev_url.startswith(("postgres://", "postgresql://")):
+        parts = urlsplit(dev_url)
+        return urlunsplit(parts._replace(path=f"/leadline_bench_{leads}"))
+    return f"sqlite:///{BASE_DIR / f'bench-{leads}.sqlite3'}"
+
+
+def refuse_dev_database(url: str) -> None:
+    if url.startswith("sqlite"):
+        path = Path(urlsplit(url).path).resolve()
+        if path == (BASE_DIR / "db.sqlite3").resolve():
+            sys.exit("Refusing to benchmark on the development database db.sqlite3.")
+    elif urlsplit(url).path.strip("/") == "leadline":
+        sys.exit("Refusing to benchmark on the development database leadline.")
+
+
+def build_database(url: str, leads: int, env: dict) -> None:
+    """Create the database if needed, migrate it, top its leads up to `leads`."""
+    if url.startswith(("postgres://", "postgresql://")):
+        import psycopg
+
+        parts = urlsplit(url)
+        name = parts.path.strip("/")
+        admin_url = urlunsplit(parts._replace(path="/postgres"))
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{name}"')
+    manage = [sys.executable, str(BASE_DIR / "manage.py")]
+    started = time.perf_counter()
+    subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True, cwd=BASE_DIR)
+    subprocess.run(
+        [*manage, "seed_demo", "--leads", str(leads), "--force"], env=env, check=True, cwd=BASE_DIR
+    )
+    print(f"Database ready in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+# --- The cases -------------------------------------------------------------------------------
+
+
+def run_cases(args) -> tuple[list[Result], dict]:
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+
+    from crm.models import OrganizationSettings
+    from leads import services
+    from leads.models import Lead
+    from leads.selectors import Cursor
+
+    User = get_user_model()
+    rep = User.objects.get(username="rep")
+    admin = User.objects.get(username="admin")
+    settings = OrganizationSettings.load()
+    # The defaults a fresh install has: records created on qualify, duplicates checked.
+    settings.create_records_on_qualify = True
+    settings.duplicate_detection_enabled = True
+    settings.save()
+
+    client = Client()
+    client.force_login(rep)
+    admin_client = Client()
+    admin_client.force_login(admin)
+
+    def page(c: Client, url: str, params: dict | None = None) -> Callable[[], object]:
+        full = f"{url}?{urlencode(params)}" if params else url
+
+        def get():
+            response = c.get(full)
+            if response.status_code != 200:
+                raise RuntimeError(f"GET {full} answered {response.status_code}")
+            return response
+
+        return get
+
+    lead = timeline_lead(rep)
+    deep = deep_cursor(Lead, Cursor, min(100_000, args.leads // 2))
+    closed_filter = {"lead_source": "web", "rating": "hot"}
+    one_email = Lead.objects.order_by("pk").values_list("email", flat=True)[args.leads // 3]
+    fresh = fresh_leads(rep, args.warmup + args.repeat)
+    bulk = list(
+        Lead.objects.filter(state=Lead.State.OPEN)
+        .exclude(pk__in=[f.pk for f in fresh])
+        .exclude(pk=lead.pk)
+        .order_by("-pk")[: args.bulk]
+    )
+
+    def qualify_one():
+        return services.qualify_lead(lead=fresh.pop(), user=rep)
+
+    def qualify_bulk():
+        results = services.qualify_leads(leads=bulk, user=rep, ignore_duplicates=True)
+        failed = [r for r in results if not r.ok]
+        if failed:
+            raise RuntimeError(f"{len(failed)} of {len(results)} leads were not qualified")
+        return results
+
+    list_target, list_queries = 50, 8
+    cases = [
+        Case("My Open Leads", page(client, "/leads/"), list_target, max_queries=list_queries),
+        Case(
+            "Closed Leads, source=Web, rating=Hot",
+            page(client, "/leads/", {"view": "closed", **closed_filter}),
+            list_target,
+            max_queries=list_queries,
+        ),
+        Case(
+            f"Text search '{SEARCH_TEXT}' (All Leads)",
+            page(client, "/leads/", {"view": "all", "q": SEARCH_TEXT}),
+            150,
+            max_queries=list_queries,
+        ),
+        Case(
+            "Text search for one lead's email",
+            page(client, "/leads/", {"view": "all", "q": one_email}),
+            150,
+            max_queries=list_queries,
+        ),
+        Case(
+            "All Leads sorted by company",
+            page(client, "/leads/", {"view": "all", "sort": "company"}),
+            list_target,
+            max_queries=list_queries,
+        ),
+        Case(
+            "All Leads sorted by owner, descending",
+            page(client, "/leads/", {"view": "all", "sort": "-owner"}),
+            list_target,
+            max_queries=list_queries,
+        ),
+        Case(
+            f"All Leads, page after row {deep[1]:,}",
+            page(client, "/leads/", {"view": "all", "after": deep[0]}),
+            list_target,
+            max_queries=list_queries,
+        ),
+        Case(
+            f"Lead page, {TIMELINE_ITEMS} timeline items",
+            page(client, f"/leads/{lead.pk}/"),
+            50,
+        ),
+        Case("Opportunities", page(client, "/opportunities/"), list_target, max_queries=8),
+        Case("qualify_lead", qualify_one, 15),
+        Case(f"qualify_leads, {len(bulk):,} leads", qualify_bulk, 10_000, repeat=1),
+        Case(
+            "Admin changelist, closed, Web, Hot",
+            page(
+                admin_client,
+                "/admin/leads/lead/",
+                {
+                    "state__in": "qualified,disqualified",
+                    "lead_source__exact": "web",
+                    "rating__exact": "hot",
+                },
+            ),
+        ),
+    ]
+
+    results = [measure(case, args, connection) for case in cases]
+    ours = next(r for r in results if r.name.startswith("Closed Leads"))
+    admin_result = results[-1]
+    ratio = ours.median_ms / admin_result.median_ms if admin_result.median_ms else None
+    admin_result.note = f"ours / admin = {ratio:.2f}" if ratio is not None else ""
+    info = {
+        "vendor": connection.vendor,
+        "database_version": database_version(connection),
+        "leads": Lead.objects.count(),
+        "repeat": args.repeat,
+        "warmup": args.warmup,
+        "ours_to_admin_ratio": round(ratio, 3) if ratio is not None else None,
+        # ru_maxrss is in KiB on Linux.
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "python": platform.python_version(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "finished_at": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    return results, info
+
+
+def measure(case: Case, args, connection) -> Result:
+    repeat = case.repeat or args.repeat
+    warmup = 0 if case.repeat == 1 else args.warmup
+    queries = 0
+
+    def count(execute, sql, params, many, context):
+        nonlocal queries
+        queries += 1
+        return execute(sql, params, many, context)
+
+    samples = []
+    counts = []
+    with connection.execute_wrapper(count):
+        for i in range(warmup + repeat):
+            queries = 0
+            started = time.perf_counter()
+            case.run()
+            elapsed = (time.perf_counter() - started) * 1000
+            if i >= warmup:
+                samples.append(elapsed)
+                counts.append(queries)
+    median = statistics.median(samples)
+    p95 = percentile(samples, 95)
+    most = max(counts)
+    ok = (case.target_ms is None or median < case.target_ms) and (
+        case.max_queries is None or most <= case.max_queries
+    )
+    print(f"  {case.name}: {median:.1f} ms", flush=True)
+    return Result(
+        name=case.name,
+        runs=repeat,
+        median_ms=round(median, 2),
+        p95_ms=round(p95, 2),
+        queries=most,
+        target_ms=case.target_ms,
+        max_queries=case.max_queries,
+        ok=ok,
+        samples_ms=[round(s, 2) for s in samples],
+    )
+
+
+def percentile(samples: list[float], pct: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def timeline_lead(owner):
+    """An open lead of `owner` with TIMELINE_ITEMS notes and activities (made once)."""
+    from activities.models import Activity, Note
+    from leads.models import Lead
+
+    lead = Lead.objects.filter(owner=owner, state=Lead.State.OPEN).order_by("pk").first()
+    have = Note.objects.filter(lead=lead).count() + Activity.objects.filter(lead=lead).count()
+    missing = TIMELINE_ITEMS - have
+    if missing > 0:
+        notes = missing // 2
+        Note.objects.bulk_create(
+            Note(lead=lead, author=owner, title=f"Call notes {i}", text="Discussed the next steps.")
+            for i in range(notes)
+        )
+        Activity.objects.bulk_create(
+            Activity(
+                lead=lead,
+                owner=owner,
+                type=Activity.Type.PHONE_CALL,
+                subject=f"Follow-up call {i}",
+                direction=Activity.Direction.OUTGOING,
+            )
+            for i in range(missing - notes)
+        )
+    return lead
+
+
+def fresh_leads(owner, count: int) -> list:
+    """Open leads nobody has qualified, with a company and person of their own, so
+    qualify_lead runs its duplicate checks and creates an account, a contact and
+    an opportunity, as for a new prospect."""
+    from leads import services
+
+    stamp = time.time_ns()
+    return [
+        services.create_lead(
+            user=owner,
+            topic=f"Bench prospect {i}",
+            first_name="Bench",
+            last_name=f"Prospect {stamp} {i}",
+            company_name=f"Bench Prospect {stamp} {i} Ltd",
+            email=f"prospect.{stamp}.{i}@bench.example",
+            currency="USD",
+        )
+        for i in range(count)
+    ]
+
+
+def deep_cursor(Lead, Cursor, position: int) -> tuple[str, int]:
+    """The All Leads cursor after row `position`: the page a rep reaches after
+    clicking Next many times (found once here with an OFFSET; not timed)."""
+    position = max(position, 1)
+    row = (
+        Lead.objects.order_by("-created_at", "-pk")
+        .values_list("created_at", "pk")[position - 1 : position]
+        .first()
+    )
+    return Cursor(sort="-created", key=tuple(row), position=position).encode(), position
+
+
+def database_version(connection) -> str:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SHOW server_version")
+            return f"PostgreSQL {cursor.fetchone()[0]}"
+        cursor.execute("SELECT sqlite_version()")
+        return f"SQLite {cursor.fetchone()[0]}"
+
+
+def print_table(results: list[Result], info: dict) -> None:
+    print(
+        f"\n{info['database_version']}, {info['leads']:,} leads, "
+        f"{info['repeat']} runs after {info['warmup']} warm-up runs ({info['machine']})\n"
+    )
+    header = f"{'case':<42} {'median ms':>10} {'p95 ms':>9} {'queries':>8} {'target':>10}  ok"
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        target = f"< {r.target_ms:g} ms" if r.target_ms else ""
+        mark = "" if r.target_ms is None and r.max_queries is None else ("yes" if r.ok else "NO")
+        print(
+            f"{r.name:<42} {r.median_ms:>10.1f} {r.p95_ms:>9.1f} {r.queries:>8} {target:>10}  "
+            f"{mark} {r.note}".rstrip()
+        )
+    print(f"\nPeak memory of the serving process: {info['peak_rss_mb']} MB (target < 300 MB)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

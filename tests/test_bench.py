@@ -1,0 +1,77 @@
+"""`make bench` runs end to end: a tiny bench database, every case, a JSON report.
+
+Not a timed test: the figures at this size mean nothing; what is checked is
+that the script works and that the list pages stay within their query budget.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def test_bench_script_runs_at_a_tiny_size(tmp_path):
+    report = tmp_path / "bench.json"
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(BASE_DIR / "benchmarks" / "run.py"),
+            "--leads=200",
+            "--repeat=2",
+            "--warmup=1",
+            "--bulk=10",
+            f"--database-url=sqlite:///{tmp_path / 'bench.sqlite3'}",
+            f"--json={report}",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=BASE_DIR,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Peak memory of the serving process" in done.stdout
+    data = json.loads(report.read_text())
+    assert data["vendor"] == "sqlite"
+    assert data["leads"] >= 200
+    assert data["peak_rss_mb"] > 0
+    assert data["ours_to_admin_ratio"] > 0
+    names = [r["name"] for r in data["results"]]
+    for expected in (
+        "My Open Leads",
+        "Closed Leads",
+        "Text search",
+        "sorted by company",
+        "Lead page",
+        "Opportunities",
+        "qualify_lead",
+        "qualify_leads",
+        "Admin changelist",
+    ):
+        assert any(expected in name for name in names), expected
+    for result in data["results"]:
+        assert len(result["samples_ms"]) == result["runs"]
+        if result["max_queries"] is not None:
+            assert result["queries"] <= result["max_queries"], result
+
+
+def test_bench_refuses_the_development_database():
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(BASE_DIR / "benchmarks" / "run.py"),
+            f"--database-url=sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=BASE_DIR,
+    )
+
+    assert done.returncode != 0
+    assert "Refusing" in done.stderr
