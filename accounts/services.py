@@ -7,7 +7,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from activities.files import attachment_files, delete_files_on_commit
+from activities.files import delete_with_attachments
 from crm.permissions import ensure_can_change, ensure_can_delete, is_manager
 
 from .models import Account, Contact
@@ -120,9 +120,7 @@ def delete_account(*, account: Account, user) -> None:
     locked = Account.objects.select_for_update().get(pk=account.pk)
     ensure_can_delete(user, locked)
     _ensure_not_a_customer(locked, locked.opportunities.all())
-    files = attachment_files(account=locked)
-    locked.delete()
-    delete_files_on_commit(files)
+    delete_with_attachments(locked)
 
 
 @transaction.atomic
@@ -133,6 +131,4 @@ def delete_contact(*, contact: Contact, user) -> None:
     locked = Contact.objects.select_for_update().get(pk=contact.pk)
     ensure_can_delete(user, locked)
     _ensure_not_a_customer(locked, locked.opportunities.all())
-    files = attachment_files(contact=locked)
-    locked.delete()
-    delete_files_on_commit(files)
+    delete_with_attachments(locked)

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.forms import add_service_errors
 from accounts.models import Account, Contact
 from crm.http import safe_next
-from crm.permissions import ensure_can_view, is_manager
+from crm.permissions import ensure_can_view
 from leads.models import Lead
 from opportunities.models import Opportunity
 
@@ -56,10 +56,9 @@ def timeline_context(request: HttpRequest, record: Model) -> dict:
     """What templates/activities/_timeline.html (and _stakeholders.html) need."""
     user = request.user
     page = selectors.timeline(record, page=request.GET.get("timeline_page"))
-    manager = is_manager(user)
     for item in page.items:
         if isinstance(item, Note):
-            item.can_edit = record.is_active and (item.author_id == user.pk or manager)
+            item.can_edit = services.can_change_note(user, item, record)
         else:
             item.can_edit = services.can_change_activity(user, item, record)
     can_add = services.can_add_to(user, record)

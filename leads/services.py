@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from accounts.models import Account, Contact
 from accounts.selectors import duplicate_accounts, duplicate_contacts
-from activities.files import attachment_files, delete_files_on_commit
+from activities.files import delete_with_attachments
 from activities.services import carry_stakeholders
 from crm import process
 from crm.models import Currency, OrganizationSettings
@@ -436,6 +436,4 @@ def delete_lead(*, lead: Lead, user: AbstractBaseUser) -> None:
     """
     _ensure_can_act(user)
     locked = _lock(lead)
-    files = attachment_files(lead=locked)
-    locked.delete()
-    delete_files_on_commit(files)
+    delete_with_attachments(locked)

@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 
 from accounts.services import apply_changes
-from activities.files import attachment_files, delete_files_on_commit
+from activities.files import delete_with_attachments
 from crm import process
 from crm.permissions import ensure_can_change, ensure_can_delete
 
@@ -188,6 +188,4 @@ def delete_opportunity(*, opportunity: Opportunity, user) -> None:
     with the link cleared."""
     locked = _lock(opportunity)
     ensure_can_delete(user, locked)
-    files = attachment_files(opportunity=locked)
-    locked.delete()
-    delete_files_on_commit(files)
+    delete_with_attachments(locked)
