@@ -185,7 +185,8 @@ def run_cases(args) -> tuple[list[Result], dict]:
     one_email = Lead.objects.order_by("pk").values_list("email", flat=True)[args.leads // 3]
     fresh = fresh_leads(rep, args.warmup + args.repeat)
     bulk = list(
-        Lead.objects.filter(state=Lead.State.OPEN)
+        # The rep's own: a rep qualifies only the leads they own.
+        Lead.objects.filter(state=Lead.State.OPEN, owner=rep)
         .exclude(pk__in=[f.pk for f in fresh])
         .exclude(pk=lead.pk)
         .order_by("-pk")[: args.bulk]
