@@ -3,7 +3,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from simple_history.models import HistoricalRecords
 
+from crm.history import CachedHistoryManager
 from crm.text import email_key, name_key
 
 
@@ -53,6 +55,15 @@ class Account(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     modified_at = models.DateTimeField(auto_now=True)
 
+    # Audit trail (see crm.history): the derived key is left out, and the copied
+    # foreign key gets no index since history is looked up by record id.
+    history = HistoricalRecords(
+        history_id_field=models.BigAutoField(primary_key=True),
+        history_manager=CachedHistoryManager,
+        excluded_fields=["name_key"],
+        no_db_index=["owner"],
+    )
+
     class Meta:
         ordering = ["name", "pk"]
         indexes = [
@@ -93,6 +104,14 @@ class Contact(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     modified_at = models.DateTimeField(auto_now=True)
+
+    # Audit trail (see crm.history), without the derived keys or foreign key indexes.
+    history = HistoricalRecords(
+        history_id_field=models.BigAutoField(primary_key=True),
+        history_manager=CachedHistoryManager,
+        excluded_fields=["email_key", "name_key"],
+        no_db_index=["account", "owner"],
+    )
 
     class Meta:
         ordering = ["last_name", "first_name", "pk"]

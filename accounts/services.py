@@ -4,29 +4,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from activities.files import delete_with_attachments
-from crm.permissions import ensure_can_change, ensure_can_delete, is_manager
+from crm.history import set_history_user
+from crm.permissions import ensure_can_assign, ensure_can_change, ensure_can_delete
 
 from .models import Account, Contact
 
 
 @transaction.atomic
 def create_account(*, user, owner=None, **fields) -> Account:
-    """Create an account owned by `owner` (default: the acting user)."""
+    """Create an account owned by `owner` (default: the acting user; only a
+    manager names someone else)."""
+    ensure_can_assign(user, owner, None, "an account")
     account = Account(owner=owner or user, **fields)
     account.full_clean()
+    set_history_user(account, user)
     account.save()
     return account
 
 
 @transaction.atomic
 def create_contact(*, user, owner=None, **fields) -> Contact:
-    """Create a contact owned by `owner` (default: the acting user)."""
+    """Create a contact owned by `owner` (default: the acting user; only a
+    manager names someone else)."""
+    ensure_can_assign(user, owner, None, "a contact")
     contact = Contact(owner=owner or user, **fields)
     contact.full_clean()
+    set_history_user(contact, user)
     contact.save()
     return contact
 
@@ -68,9 +75,9 @@ def apply_changes(record, fields: dict[str, Any], allowed: frozenset[str], user)
     unknown = set(fields) - allowed
     if unknown:
         raise TypeError(f"These fields cannot be set here: {', '.join(sorted(unknown))}")
-    owner = fields.get("owner")
-    if owner is not None and owner.pk != record.owner_id and not is_manager(user):
-        raise PermissionDenied("Only a sales manager can reassign the owner.")
+    ensure_can_assign(
+        user, fields.get("owner"), record.owner_id, f"this {record._meta.verbose_name}"
+    )
     for name, value in fields.items():
         setattr(record, name, value)
 
@@ -85,6 +92,7 @@ def update_account(*, account: Account, user, **fields: Any) -> Account:
     ensure_can_change(user, locked)
     apply_changes(locked, fields, ACCOUNT_EDITABLE_FIELDS, user)
     locked.full_clean()
+    set_history_user(locked, user)
     locked.save()
     return locked
 
@@ -99,6 +107,7 @@ def update_contact(*, contact: Contact, user, **fields: Any) -> Contact:
     ensure_can_change(user, locked)
     apply_changes(locked, fields, CONTACT_EDITABLE_FIELDS, user)
     locked.full_clean()
+    set_history_user(locked, user)
     locked.save()
     return locked
 
@@ -120,6 +129,7 @@ def delete_account(*, account: Account, user) -> None:
     locked = Account.objects.select_for_update().get(pk=account.pk)
     ensure_can_delete(user, locked)
     _ensure_not_a_customer(locked, locked.opportunities.all())
+    set_history_user(locked, user)
     delete_with_attachments(locked)
 
 
@@ -131,4 +141,5 @@ def delete_contact(*, contact: Contact, user) -> None:
     locked = Contact.objects.select_for_update().get(pk=contact.pk)
     ensure_can_delete(user, locked)
     _ensure_not_a_customer(locked, locked.opportunities.all())
+    set_history_user(locked, user)
     delete_with_attachments(locked)

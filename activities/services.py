@@ -32,7 +32,7 @@ from django.utils.text import get_valid_filename
 from accounts.models import Contact
 from accounts.selectors import duplicate_contacts
 from accounts.services import create_contact
-from crm.permissions import can_change, ensure_can_change, is_manager
+from crm.permissions import can_change, ensure_can_assign, ensure_can_change, is_manager
 
 from .exceptions import ActivityNotOpen, DuplicateContacts, RecordReadOnly
 from .files import delete_files_on_commit
@@ -333,8 +333,7 @@ def _apply_activity_fields(activity: Activity, fields: dict[str, Any]) -> None:
 
 
 def _check_owner(user, owner, current_owner_id: int | None) -> None:
-    if owner is not None and owner.pk != (current_owner_id or user.pk) and not is_manager(user):
-        raise PermissionDenied("Only a sales manager can assign an activity to someone else.")
+    ensure_can_assign(user, owner, current_owner_id, "an activity")
 
 
 @transaction.atomic
@@ -493,14 +492,20 @@ def remove_stakeholder(*, connection: Connection, user) -> None:
 def carry_stakeholders(*, lead: Model, opportunity: Model) -> int:
     """Connect the lead's stakeholders to the opportunity qualified from it (same
     roles). Runs inside the qualify transaction; returns how many were added."""
+    carried = list(Connection.objects.filter(lead=lead))
+    if not carried:
+        return 0
     existing = set(
         Connection.objects.filter(opportunity=opportunity).values_list("contact_id", flat=True)
     )
     new = [
         Connection(
-            opportunity=opportunity, contact_id=c.contact_id, role=c.role, created_by=c.created_by
+            opportunity=opportunity,
+            contact_id=c.contact_id,
+            role=c.role,
+            created_by_id=c.created_by_id,
         )
-        for c in Connection.objects.filter(lead=lead).select_related("created_by")
+        for c in carried
         if c.contact_id not in existing
     ]
     Connection.objects.bulk_create(new)

@@ -9,6 +9,7 @@ KIND = "<str:kind>/<int:pk>"
 urlpatterns = [
     path("", views.my_activities, name="list"),
     path(f"add/{KIND}/<str:type>/", views.activity_add, name="add"),
+    path(f"add/{KIND}/<str:type>/form/", views.activity_add_form, name="add_form"),
     path("<int:pk>/edit/", views.activity_edit, name="edit"),
     path("<int:pk>/complete/", views.activity_complete, name="complete"),
     path("<int:pk>/cancel/", views.activity_cancel, name="cancel"),

@@ -73,3 +73,10 @@ def ensure_can_delete(user, record: Model) -> None:
         raise PermissionDenied(
             f"You may not delete this {record._meta.verbose_name}; ask a sales manager."
         )
+
+
+def ensure_can_assign(user, owner, current_owner_id: int | None, record_name: str) -> None:
+    """Only a manager gives a record to someone other than its current owner
+    (for a new record: other than the acting user)."""
+    if owner is not None and owner.pk != (current_owner_id or user.pk) and not is_manager(user):
+        raise PermissionDenied(f"Only a sales manager can assign {record_name} to someone else.")

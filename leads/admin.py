@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
+from simple_history.admin import SimpleHistoryAdmin
 
 from . import services
 from .exceptions import LeadError, error_message
@@ -82,7 +83,7 @@ class LeadAdminForm(forms.ModelForm):
 
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(SimpleHistoryAdmin):
     form = LeadAdminForm
     list_display = (
         "topic",

@@ -24,6 +24,13 @@ class LeadNotOpen(LeadError):
     default_message = "Only an open lead can be changed; this lead is inactive."
 
 
+class LeadChanged(LeadError):
+    default_message = (
+        "Someone else changed this lead after you opened it; nothing was saved. "
+        "Reload the lead to see their changes, then make yours again."
+    )
+
+
 class LeadNotInactive(LeadError):
     default_message = "Only a qualified or disqualified lead can be reactivated."
 

@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from crispy_forms.bootstrap import Tab, TabHolder
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Field, Layout, Row
@@ -44,6 +46,10 @@ DETAIL_FIELDS = [
 class LeadForm(forms.ModelForm):
     """The lead form: a Summary tab and a Details tab. Saving goes through the services."""
 
+    # When the editor loaded the lead (its modified_at, to the microsecond):
+    # update_lead refuses the save if someone else saved the lead since.
+    loaded_modified_at = forms.CharField(widget=forms.HiddenInput, required=False)
+
     class Meta:
         model = Lead
         fields = [*SUMMARY_FIELDS, *DETAIL_FIELDS, "owner"]
@@ -65,6 +71,10 @@ class LeadForm(forms.ModelForm):
             self.fields["owner"].required = False
         else:
             del self.fields["owner"]
+        if self.instance.pk is not None:
+            self.fields["loaded_modified_at"].initial = self.instance.modified_at.isoformat()
+        else:
+            del self.fields["loaded_modified_at"]
         self._limit_pickers()
         self.fields["existing_account"].widget.attrs.update(
             {
@@ -108,6 +118,7 @@ class LeadForm(forms.ModelForm):
                         Column("existing_contact", css_class="col-md-6"),
                     ),
                     *(["owner"] if can_assign else []),
+                    *(["loaded_modified_at"] if self.instance.pk is not None else []),
                 ),
                 Tab(
                     "Details",
@@ -189,8 +200,19 @@ class LeadForm(forms.ModelForm):
                     cleaned[name] = getattr(draft, name)
         return cleaned
 
+    def clean_loaded_modified_at(self) -> datetime | None:
+        value = self.cleaned_data.get("loaded_modified_at")
+        if not value:
+            return None
+        try:
+            loaded = datetime.fromisoformat(value)
+        except ValueError:
+            raise forms.ValidationError("This form is out of date; reload the lead.") from None
+        return loaded if loaded.tzinfo else None
+
     def service_fields(self) -> dict:
         data = dict(self.cleaned_data)
+        data.pop("loaded_modified_at", None)
         if "owner" in data and data["owner"] is None:
             data.pop("owner")
         return data

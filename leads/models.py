@@ -5,8 +5,10 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from accounts.models import Industry
+from crm.history import CachedHistoryManager
 
 from .exceptions import LeadNotOpen
 
@@ -172,6 +174,25 @@ class Lead(models.Model):
     disqualified_at = models.DateTimeField(null=True, blank=True)
     disqualified_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    # Audit trail: a snapshot of the row per save, read back by crm.history. History
+    # is looked up by record id only, so the copied foreign keys get no index.
+    history = HistoricalRecords(
+        history_id_field=models.BigAutoField(primary_key=True),
+        history_manager=CachedHistoryManager,
+        no_db_index=[
+            "currency",
+            "owner",
+            "existing_account",
+            "existing_contact",
+            "stage",
+            "qualified_account",
+            "qualified_contact",
+            "qualified_opportunity",
+            "qualified_by",
+            "disqualified_by",
+        ],
     )
 
     class Meta:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings as django_settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,10 +16,10 @@ from accounts.models import Account, Contact
 from activities.views import timeline_context
 from crm.http import safe_next
 from crm.models import OrganizationSettings
-from crm.permissions import is_manager
+from crm.permissions import can_change, can_delete, ensure_can_change, ensure_can_delete, is_manager
 
 from . import selectors, services
-from .exceptions import DuplicatesFound, LeadError, error_message
+from .exceptions import DuplicatesFound, LeadChanged, LeadError, error_message
 from .filters import LeadFilter
 from .forms import DisqualifyForm, LeadForm, QualifyForm
 from .models import Lead
@@ -30,6 +30,13 @@ def get_lead(pk: int) -> Lead:
         return selectors.lead_for_page(pk)
     except Lead.DoesNotExist:
         raise Http404("No such lead.") from None
+
+
+def get_lead_for_change(request, pk: int) -> Lead:
+    """The lead, if the user may change it (its owner or a manager); 403 otherwise."""
+    lead = get_lead(pk)
+    ensure_can_change(request.user, lead)
+    return lead
 
 
 def _refuse_inactive(request, lead: Lead):
@@ -95,6 +102,8 @@ def lead_detail(request, pk: int):
         "leads/lead_detail.html",
         {
             "lead": lead,
+            "can_change": can_change(request.user, lead),
+            "can_delete": can_delete(request.user, lead),
             "disqualify_reasons": Lead.DISQUALIFY_REASONS,
             "qualify_form": None if settings.create_records_on_qualify else QualifyForm(),
             **timeline_context(request, lead),
@@ -117,24 +126,33 @@ def lead_create(request):
 
 
 def lead_edit(request, pk: int):
-    lead = get_lead(pk)
+    lead = get_lead_for_change(request, pk)
     if not lead.is_active:
         return _refuse_inactive(request, lead)
     can_assign = is_manager(request.user)
     form = LeadForm(request.POST or None, instance=lead, user=request.user, can_assign=can_assign)
+    status = 200
     if request.method == "POST" and form.is_valid():
         changed = {k: v for k, v in form.service_fields().items() if k in form.changed_data}
         try:
-            services.update_lead(lead=Lead(pk=lead.pk), user=request.user, **changed)
+            services.update_lead(
+                lead=Lead(pk=lead.pk),
+                user=request.user,
+                expected_modified_at=form.cleaned_data.get("loaded_modified_at"),
+                **changed,
+            )
         except ValidationError as exc:
             add_service_errors(form, exc)
+        except LeadChanged as exc:
+            form.add_error(None, exc.message)
+            status = 409
         except LeadError as exc:
             messages.error(request, exc.message)
             return redirect(lead)
         else:
             messages.success(request, "Lead saved.")
             return redirect(lead)
-    return render(request, "leads/lead_form.html", {"form": form, "lead": lead})
+    return render(request, "leads/lead_form.html", {"form": form, "lead": lead}, status=status)
 
 
 def _picked(model, value):
@@ -148,7 +166,7 @@ def _picked(model, value):
 
 @require_POST
 def lead_qualify(request, pk: int):
-    lead = get_lead(pk)
+    lead = get_lead_for_change(request, pk)
     if not lead.is_active:
         return _refuse_inactive(request, lead)
     settings = OrganizationSettings.load()
@@ -189,7 +207,7 @@ def lead_qualify(request, pk: int):
                 },
             },
         )
-    except (LeadError, ValidationError, PermissionDenied) as exc:
+    except (LeadError, ValidationError) as exc:
         messages.error(request, f"The lead was not qualified: {error_message(exc)}")
         return redirect(lead)
     created = [
@@ -208,7 +226,7 @@ def lead_qualify(request, pk: int):
 
 @require_POST
 def lead_disqualify(request, pk: int):
-    lead = get_lead(pk)
+    lead = get_lead_for_change(request, pk)
     if not lead.is_active:
         return _refuse_inactive(request, lead)
     form = DisqualifyForm(request.POST)
@@ -217,7 +235,7 @@ def lead_disqualify(request, pk: int):
         return redirect(lead)
     try:
         services.disqualify_lead(lead=lead, user=request.user, reason=form.cleaned_data["reason"])
-    except (LeadError, PermissionDenied) as exc:
+    except LeadError as exc:
         messages.error(request, f"The lead was not disqualified: {error_message(exc)}")
     else:
         messages.success(request, f"Lead disqualified: {lead.get_status_reason_display()}.")
@@ -226,10 +244,10 @@ def lead_disqualify(request, pk: int):
 
 @require_POST
 def lead_reactivate(request, pk: int):
-    lead = get_lead(pk)
+    lead = get_lead_for_change(request, pk)
     try:
         services.reactivate_lead(lead=lead, user=request.user)
-    except (LeadError, PermissionDenied) as exc:
+    except LeadError as exc:
         messages.error(request, f"The lead was not reactivated: {error_message(exc)}")
     else:
         messages.success(request, "Lead reactivated: it is open again.")
@@ -239,9 +257,10 @@ def lead_reactivate(request, pk: int):
 @require_POST
 def lead_delete(request, pk: int):
     lead = get_lead(pk)
+    ensure_can_delete(request.user, lead)
     try:
         services.delete_lead(lead=lead, user=request.user)
-    except (LeadError, PermissionDenied) as exc:
+    except LeadError as exc:
         messages.error(request, f"The lead was not deleted: {error_message(exc)}")
         return redirect(lead)
     messages.success(request, f"Lead “{lead.topic}” deleted.")

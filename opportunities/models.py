@@ -5,7 +5,9 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
+from crm.history import CachedHistoryManager
 from leads.models import PurchaseProcess, PurchaseTimeframe
 
 
@@ -101,6 +103,22 @@ class Opportunity(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    # Audit trail (see crm.history); history is looked up by record id only, so
+    # the copied foreign keys get no index.
+    history = HistoricalRecords(
+        history_id_field=models.BigAutoField(primary_key=True),
+        history_manager=CachedHistoryManager,
+        no_db_index=[
+            "account",
+            "contact",
+            "currency",
+            "originating_lead",
+            "owner",
+            "stage",
+            "closed_by",
+        ],
     )
 
     class Meta:

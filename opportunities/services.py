@@ -9,17 +9,23 @@ from django.db import transaction
 from accounts.services import apply_changes
 from activities.files import delete_with_attachments
 from crm import process
-from crm.permissions import ensure_can_change, ensure_can_delete
+from crm.history import set_history_user
+from crm.permissions import ensure_can_assign, ensure_can_change, ensure_can_delete
 
 from .models import Opportunity
 
 
 @transaction.atomic
 def create_opportunity(*, user, owner=None, **fields) -> Opportunity:
-    """Create an open opportunity at the first opportunity stage of the default flow."""
+    """Create an open opportunity at the first opportunity stage of the default flow.
+
+    Only a manager creates one for another owner (PermissionDenied otherwise).
+    """
+    ensure_can_assign(user, owner, None, "an opportunity")
     fields.setdefault("stage", process.first_opportunity_stage())
     opportunity = Opportunity(owner=owner or user, **fields)
     opportunity.full_clean()
+    set_history_user(opportunity, user)
     opportunity.save()
     return opportunity
 
@@ -50,6 +56,7 @@ def _require_open(opportunity: Opportunity) -> None:
 
 def _move(opportunity: Opportunity, user, step: int) -> Opportunity:
     locked = _lock(opportunity)
+    ensure_can_change(user, locked)
     _require_open(locked)
     stages = process.opportunity_stages()
     ids = [s.pk for s in stages]
@@ -59,6 +66,7 @@ def _move(opportunity: Opportunity, user, step: int) -> Opportunity:
         word = "last" if step > 0 else "first"
         raise OpportunityError(f"The opportunity is already at the {word} stage.")
     locked.stage = stages[target]
+    set_history_user(locked, user)
     locked.save(update_fields=["stage", "modified_at"])
     return locked
 
@@ -89,6 +97,7 @@ def close_opportunity(
     from django.utils import timezone
 
     locked = _lock(opportunity)
+    ensure_can_change(user, locked)
     _require_open(locked)
     state = Opportunity.State.WON if won else Opportunity.State.LOST
     allowed = Opportunity.STATUS_REASONS_BY_STATE[state]
@@ -108,6 +117,7 @@ def close_opportunity(
     locked.closed_at = timezone.now()
     locked.closed_by = user
     locked.full_clean()
+    set_history_user(locked, user)
     locked.save()
     return locked
 
@@ -116,6 +126,7 @@ def close_opportunity(
 def reopen_opportunity(*, opportunity: Opportunity, user) -> Opportunity:
     """Reopen a won or lost opportunity as In Progress at the stage it closed at."""
     locked = _lock(opportunity)
+    ensure_can_change(user, locked)
     if locked.is_active:
         raise OpportunityError("This opportunity is already open.")
     locked.state = Opportunity.State.OPEN
@@ -123,6 +134,7 @@ def reopen_opportunity(*, opportunity: Opportunity, user) -> Opportunity:
     locked.actual_close_date = None
     locked.closed_at = None
     locked.closed_by = None
+    set_history_user(locked, user)
     locked.save()
     return locked
 
@@ -177,6 +189,7 @@ def update_opportunity(*, opportunity: Opportunity, user, **fields: Any) -> Oppo
     ensure_can_change(user, locked)
     apply_changes(locked, fields, EDITABLE_FIELDS, user)
     locked.full_clean()
+    set_history_user(locked, user)
     locked.save()
     return locked
 
@@ -188,4 +201,5 @@ def delete_opportunity(*, opportunity: Opportunity, user) -> None:
     with the link cleared."""
     locked = _lock(opportunity)
     ensure_can_delete(user, locked)
+    set_history_user(locked, user)
     delete_with_attachments(locked)

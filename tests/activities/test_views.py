@@ -51,6 +51,13 @@ def add_url(record, kind):
     return reverse("activities:add", args=[record._meta.model_name, record.pk, kind])
 
 
+def add_form_url(record, kind):
+    return reverse("activities:add_form", args=[record._meta.model_name, record.pk, kind])
+
+
+HTMX = {"HX-Request": "true"}
+
+
 def messages_of(response) -> list[str]:
     return [str(m) for m in response.context["messages"]] if response.context else []
 
@@ -299,6 +306,78 @@ def test_invalid_activity_shows_the_form_with_errors(as_rep, lead):
 def test_each_activity_form_page_opens(as_rep, lead, kind):
     response = as_rep.get(add_url(lead, kind))
     assert response.status_code == 200
+
+
+def test_record_page_fetches_activity_forms_only_when_opened(as_rep, lead):
+    html = as_rep.get(lead.get_absolute_url()).content.decode()
+
+    assert 'data-testid="note-form"' in html  # the note form stays inline
+    assert 'name="subject"' not in html
+    for kind in Activity.Type.values:
+        assert f'data-testid="activity-form-{kind}"' not in html
+        assert f'action="{add_url(lead, kind)}"' not in html
+        assert f'hx-get="{add_form_url(lead, kind)}"' in html
+
+
+@pytest.mark.parametrize("kind", ["phone_call", "email", "task", "appointment"])
+def test_add_form_returns_the_inline_form_of_its_type(as_rep, lead, kind):
+    response = as_rep.get(add_form_url(lead, kind), headers=HTMX)
+
+    assert response.status_code == 200
+    assert [t.name for t in response.templates][0] == "activities/_activity_add_form.html"
+    html = response.content.decode()
+    assert "<html" not in html
+    assert f'action="{add_url(lead, kind)}"' in html
+    assert f'data-testid="activity-form-{kind}"' in html
+    assert "csrfmiddlewaretoken" in html and 'name="subject"' in html
+    assert 'name="owner"' not in html  # the inline form logs the activity as the user's own
+
+
+def test_activity_posted_from_the_fetched_form_is_added(as_rep, lead):
+    html = as_rep.get(add_form_url(lead, "task"), headers=HTMX).content.decode()
+    assert f'action="{add_url(lead, "task")}"' in html
+
+    response = as_rep.post(add_url(lead, "task"), {"subject": "Send deck", "priority": "high"})
+
+    assert response["Location"] == f"{lead.get_absolute_url()}#timeline"
+    assert Activity.objects.get().subject == "Send deck"
+
+
+def test_add_form_on_another_reps_lead_is_forbidden(as_rep, rep2):
+    lead = LeadFactory(owner=rep2)
+    assert as_rep.get(add_form_url(lead, "phone_call"), headers=HTMX).status_code == 403
+    closed = LeadFactory(owner=rep2, qualified=True)
+    assert as_rep.get(add_form_url(closed, "phone_call"), headers=HTMX).status_code == 403
+
+
+def test_add_form_of_a_read_only_lead_reloads_the_page_with_the_reason(as_rep, rep):
+    lead = LeadFactory(owner=rep, disqualified=True)
+
+    response = as_rep.get(add_form_url(lead, "task"), headers=HTMX)
+
+    assert response.status_code == 200 and response["HX-Refresh"] == "true"
+    assert "form" not in response.content.decode()
+    page = as_rep.get(lead.get_absolute_url())
+    assert any("read-only" in m for m in messages_of(page))
+
+    # Opened without htmx, it sends the user back like activities:add does.
+    direct = as_rep.get(add_form_url(lead, "task"), follow=True)
+    assert direct.redirect_chain[-1][0].endswith(f"{lead.get_absolute_url()}#timeline")
+    assert any("read-only" in m for m in messages_of(direct))
+
+
+def test_add_form_of_an_unknown_type_or_record_is_404(as_rep, lead):
+    assert as_rep.get(add_form_url(lead, "fax"), headers=HTMX).status_code == 404
+    missing = reverse("activities:add_form", args=["lead", lead.pk + 1000, "task"])
+    assert as_rep.get(missing, headers=HTMX).status_code == 404
+    unknown = reverse("activities:add_form", args=["user", lead.pk, "task"])
+    assert as_rep.get(unknown, headers=HTMX).status_code == 404
+
+
+def test_add_form_refuses_post(as_rep, lead):
+    response = as_rep.post(add_form_url(lead, "task"), {"subject": "x", "priority": "high"})
+    assert response.status_code == 405
+    assert not Activity.objects.exists()
 
 
 def test_garbage_dates_get_a_form_error_not_a_500(as_rep, lead):

@@ -13,6 +13,7 @@ from leads import services
 from leads.exceptions import (
     DuplicatesFound,
     InvalidReason,
+    LeadChanged,
     LeadError,
     LeadNotInactive,
     LeadNotOpen,
@@ -595,3 +596,87 @@ def test_bulk_qualify_passes_options_to_each_lead(rep, manual_qualify):
     )
     assert all(r.ok for r in results)
     assert counts() == (3, 0, 0)
+
+
+# --- qualify: cost ------------------------------------------------------------------------------
+
+
+def test_qualify_lead_statement_count_is_fixed(rep, django_assert_num_queries):
+    """Lock; settings with the start stage; one probe for duplicates; account,
+    contact and opportunity inserts, each with its history row; the stakeholder
+    read; the lead update and its history row: 12, plus the savepoint pair the
+    service's transaction becomes inside the test's own transaction."""
+    lead = LeadFactory(owner=rep)
+    with django_assert_num_queries(14):
+        result = services.qualify_lead(lead=lead, user=rep)
+    assert result.opportunity.stage.name == "Develop"
+    lead.refresh_from_db()
+    assert lead.stage.name == "Develop"
+
+
+def test_bulk_qualify_reads_settings_once(rep, django_assert_num_queries):
+    leads = LeadFactory.create_batch(3, owner=rep)
+    # The settings once, then per lead what one qualify costs without them.
+    with django_assert_num_queries(1 + 3 * 13):
+        results = services.qualify_leads(leads=leads, user=rep)
+    assert all(r.ok for r in results)
+    assert Opportunity.objects.filter(originating_lead__in=leads).count() == 3
+
+
+# --- who may change a lead ----------------------------------------------------------------------
+
+
+def _other_reps_lead_actions(lead):
+    return {
+        "update": lambda user: services.update_lead(lead=lead, user=user, topic="Taken over"),
+        "qualify": lambda user: services.qualify_lead(lead=lead, user=user),
+        "disqualify": lambda user: services.disqualify_lead(lead=lead, user=user, reason="lost"),
+        "delete": lambda user: services.delete_lead(lead=lead, user=user),
+    }
+
+
+@pytest.mark.parametrize("action", ["update", "qualify", "disqualify", "delete"])
+def test_a_rep_cannot_change_another_reps_lead(rep, rep2, action):
+    lead = LeadFactory(owner=rep, topic="Mine")
+    with pytest.raises(PermissionDenied, match="Only the owner or a sales manager|may not delete"):
+        _other_reps_lead_actions(lead)[action](rep2)
+    lead.refresh_from_db()
+    assert (lead.topic, lead.state) == ("Mine", Lead.State.OPEN)
+    assert counts() == (0, 0, 0)
+
+
+def test_a_rep_cannot_reactivate_another_reps_lead(rep, rep2):
+    lead = LeadFactory(owner=rep, disqualified=True)
+    with pytest.raises(PermissionDenied):
+        services.reactivate_lead(lead=lead, user=rep2)
+    lead.refresh_from_db()
+    assert lead.state == Lead.State.DISQUALIFIED
+
+
+@pytest.mark.parametrize("action", ["update", "qualify", "disqualify", "delete"])
+def test_a_manager_changes_a_reps_lead(rep, manager, action):
+    lead = LeadFactory(owner=rep, topic="Mine")
+    _other_reps_lead_actions(lead)[action](manager)
+    assert not Lead.objects.filter(pk=lead.pk, topic="Mine", state=Lead.State.OPEN).exists()
+
+
+def test_only_a_manager_reassigns_a_lead(rep, rep2, manager):
+    lead = LeadFactory(owner=rep)
+    with pytest.raises(PermissionDenied, match="Only a sales manager can assign"):
+        services.update_lead(lead=lead, user=rep, owner=rep2)
+    with pytest.raises(PermissionDenied, match="Only a sales manager can assign"):
+        services.create_lead(user=rep, topic="For Sam", last_name="Doe", owner=rep2)
+    assert Lead.objects.filter(owner=rep2).count() == 0
+    services.update_lead(lead=lead, user=manager, owner=rep2)
+    lead.refresh_from_db()
+    assert lead.owner == rep2
+
+
+def test_update_with_a_stale_version_raises_lead_changed_and_saves_nothing(rep):
+    lead = LeadFactory(owner=rep, topic="Original")
+    loaded_at = lead.modified_at
+    services.update_lead(lead=lead, user=rep, expected_modified_at=loaded_at, topic="First")
+    with pytest.raises(LeadChanged, match="Someone else changed this lead"):
+        services.update_lead(lead=lead, user=rep, expected_modified_at=loaded_at, topic="Second")
+    lead.refresh_from_db()
+    assert lead.topic == "First"

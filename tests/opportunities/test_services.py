@@ -117,3 +117,28 @@ def test_update_opportunity_refuses_negative_amounts(rep):
     assert "budget_amount" in err.value.message_dict
     opportunity.refresh_from_db()
     assert opportunity.budget_amount == Decimal("100")
+
+
+@pytest.mark.parametrize(
+    "act",
+    [
+        lambda o, u: services.move_to_next_stage(opportunity=o, user=u),
+        lambda o, u: services.move_to_previous_stage(opportunity=o, user=u),
+        lambda o, u: services.close_opportunity(opportunity=o, user=u, won=False),
+        lambda o, u: services.reopen_opportunity(opportunity=o, user=u),
+    ],
+    ids=["next", "previous", "close", "reopen"],
+)
+def test_a_rep_cannot_move_close_or_reopen_another_reps_opportunity(rep, rep2, act):
+    opportunity = OpportunityFactory(owner=rep)
+    before = Opportunity.objects.filter(pk=opportunity.pk).values().get()
+    with pytest.raises(PermissionDenied):
+        act(opportunity, rep2)
+    assert Opportunity.objects.filter(pk=opportunity.pk).values().get() == before
+
+
+def test_only_a_manager_creates_an_opportunity_for_someone_else(rep, rep2, manager):
+    fields = {"name": "For Sam", "account": AccountFactory(), "currency": currency("USD")}
+    with pytest.raises(PermissionDenied):
+        services.create_opportunity(user=rep, owner=rep2, **fields)
+    assert services.create_opportunity(user=manager, owner=rep2, **fields).owner == rep2
