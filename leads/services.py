@@ -302,6 +302,7 @@ def qualify_lead(
     existing_account: Account | None = None,
     existing_contact: Contact | None = None,
     ignore_duplicates: bool = False,
+    _defaults: _QualifyDefaults | None = None,
 ) -> QualifyResult:
     """Qualify an open lead into an account, a contact and an opportunity.
 
@@ -310,35 +311,10 @@ def qualify_lead(
     (else QualifyOptionsRequired); possible duplicates of the records to be
     created raise DuplicatesFound unless the caller chose existing records or
     said to ignore them; everything happens in one transaction, so any
-    refusal or failure leaves no partial records.
+    refusal or failure leaves no partial records. (`_defaults` is how
+    qualify_leads shares one read of the settings across its leads.)
     """
-    return _qualify(
-        lead=lead,
-        user=user,
-        defaults=_QualifyDefaults(),
-        create_account=create_account,
-        create_contact=create_contact,
-        create_opportunity=create_opportunity,
-        currency=currency,
-        existing_account=existing_account,
-        existing_contact=existing_contact,
-        ignore_duplicates=ignore_duplicates,
-    )
-
-
-def _qualify(
-    *,
-    lead: Lead,
-    user: AbstractBaseUser,
-    defaults: _QualifyDefaults,
-    create_account: bool | None = None,
-    create_contact: bool | None = None,
-    create_opportunity: bool | None = None,
-    currency: Currency | str | None = None,
-    existing_account: Account | None = None,
-    existing_contact: Contact | None = None,
-    ignore_duplicates: bool = False,
-) -> QualifyResult:
+    defaults = _defaults or _QualifyDefaults()
     _ensure_can_act(user)
     locked = _lock(lead)
     ensure_can_change(user, locked)
@@ -530,8 +506,7 @@ def qualify_leads(
     results = []
     for lead in leads:
         try:
-            with transaction.atomic():
-                results.append(_qualify(lead=lead, user=user, defaults=defaults, **options))
+            results.append(qualify_lead(lead=lead, user=user, _defaults=defaults, **options))
         except (LeadError, PermissionDenied, ValidationError, DatabaseError) as exc:
             results.append(QualifyResult(lead=lead, error=exc))
     return results
