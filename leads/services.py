@@ -16,12 +16,13 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, transaction
-from django.db.models import Model, Subquery
+from django.db.models import Exists, Model, OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.models import Account, Contact
 from accounts.selectors import duplicate_accounts, duplicate_contacts
 from activities.files import delete_with_attachments
+from activities.models import Connection
 from activities.services import carry_stakeholders
 from crm import process
 from crm.history import set_history_user
@@ -118,10 +119,11 @@ def _ensure_can_act(user: AbstractBaseUser | None) -> None:
         raise PermissionDenied("You must be signed in with an active account to change leads.")
 
 
-def _lock(lead: Lead) -> Lead:
-    """The lead's row, locked until the transaction ends, as it is now in the database."""
+def _lock(lead: Lead, **annotations: Any) -> Lead:
+    """The lead's row, locked until the transaction ends, as it is now in the
+    database (with `annotations` read in the same query)."""
     try:
-        return Lead.objects.select_for_update().get(pk=lead.pk)
+        return Lead.objects.select_for_update().annotate(**annotations).get(pk=lead.pk)
     except Lead.DoesNotExist:
         raise LeadError("This lead no longer exists.") from None
 
@@ -316,7 +318,8 @@ def qualify_lead(
     """
     defaults = _defaults or _QualifyDefaults()
     _ensure_can_act(user)
-    locked = _lock(lead)
+    # Whether there are stakeholders to carry comes with the lock: most leads have none.
+    locked = _lock(lead, has_stakeholders=Exists(Connection.objects.filter(lead=OuterRef("pk"))))
     ensure_can_change(user, locked)
     if not locked.is_active:
         raise LeadNotOpen(
@@ -393,7 +396,8 @@ def qualify_lead(
             currency=_resolve_currency(currency, locked, settings),
             stage_id=defaults.opportunity_stage_id,
         )
-        carry_stakeholders(lead=locked, opportunity=opportunity)
+        if locked.has_stakeholders:
+            carry_stakeholders(lead=locked, opportunity=opportunity)
 
     now = timezone.now()
     locked.state = Lead.State.QUALIFIED
