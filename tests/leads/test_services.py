@@ -617,8 +617,9 @@ def test_qualify_lead_statement_count_is_fixed(rep, django_assert_num_queries):
 
 def test_bulk_qualify_reads_settings_once(rep, django_assert_num_queries):
     leads = LeadFactory.create_batch(3, owner=rep)
-    # The settings once, then per lead what one qualify costs without them.
-    with django_assert_num_queries(1 + 3 * 12):
+    # The settings once, the batch's transaction (a savepoint pair inside the
+    # test's), then per lead what one qualify costs without the settings.
+    with django_assert_num_queries(1 + 2 + 3 * 12):
         results = services.qualify_leads(leads=leads, user=rep)
     assert all(r.ok for r in results)
     assert Opportunity.objects.filter(originating_lead__in=leads).count() == 3
@@ -681,3 +682,40 @@ def test_update_with_a_stale_version_raises_lead_changed_and_saves_nothing(rep):
         services.update_lead(lead=lead, user=rep, expected_modified_at=loaded_at, topic="Second")
     lead.refresh_from_db()
     assert lead.topic == "First"
+
+
+def test_bulk_qualify_answers_in_the_order_given_and_keeps_failures_to_their_lead(rep):
+    leads = LeadFactory.create_batch(4, owner=rep)
+    refused = LeadFactory(owner=rep, disqualified=True)
+    given = [leads[3], refused, leads[1], leads[0], leads[2]]
+
+    results = services.qualify_leads(leads=given, user=rep, ignore_duplicates=True)
+
+    assert [r.lead.pk for r in results] == [lead.pk for lead in given]
+    assert [r.ok for r in results] == [True, False, True, True, True]
+    assert Opportunity.objects.filter(originating_lead__in=leads).count() == 4
+    refused.refresh_from_db()
+    assert refused.state == Lead.State.DISQUALIFIED
+
+
+def test_bulk_qualify_undoes_only_the_lead_whose_qualify_failed_in_the_database(rep, monkeypatch):
+    leads = LeadFactory.create_batch(3, owner=rep)
+    original_save = Opportunity.save
+
+    def failing_save(self, *args, **kwargs):
+        if self.originating_lead_id == leads[1].pk:
+            # A real statement error, so the database itself must recover at the savepoint.
+            from django.db import connection
+
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT * FROM no_such_table")
+        return original_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Opportunity, "save", failing_save)
+    results = services.qualify_leads(leads=leads, user=rep, ignore_duplicates=True)
+
+    assert [r.ok for r in results] == [True, False, True]
+    failed = Lead.objects.get(pk=leads[1].pk)
+    assert failed.state == Lead.State.OPEN and failed.qualified_account_id is None
+    assert Account.objects.filter(name=leads[1].company_name).count() == 0
+    assert Opportunity.objects.count() == 2
