@@ -217,7 +217,10 @@ def contact_lookup(request: HttpRequest) -> JsonResponse:
 
 def _lookup(request: HttpRequest, model: type[Model]):
     pk = request.GET.get("id", "")
-    return model.objects.filter(pk=pk).first() if pk.isdigit() else None
+    # ASCII digits only ("²".isdigit() is true) and within a bigint.
+    if not (pk.isascii() and pk.isdigit() and len(pk) < 19):
+        return None
+    return model.objects.filter(pk=int(pk)).first()
 
 
 def _not_found(what: str) -> JsonResponse:

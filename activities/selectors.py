@@ -27,6 +27,10 @@ class TimelinePage:
         return self.number > 1
 
 
+# Beyond any real timeline (two million items); a larger ?timeline_page= shows an empty page.
+MAX_TIMELINE_PAGE = 100_000
+
+
 def timeline(record: Model, *, page: int | str | None = 1, per_page: int = TIMELINE_PAGE_SIZE):
     """One page of a record's notes and activities merged, newest first.
 
@@ -36,7 +40,8 @@ def timeline(record: Model, *, page: int | str | None = 1, per_page: int = TIMEL
     tells whether there is an older page without counting.
     """
     try:
-        number = max(1, int(page or 1))
+        # Capped so that no page number, however large, overflows the OFFSET.
+        number = min(max(1, int(page or 1)), MAX_TIMELINE_PAGE)
     except (TypeError, ValueError):
         number = 1
     where = regarding_filter(record)

@@ -121,7 +121,9 @@ def _clean_attachment_name(raw: str) -> str:
     name; a name that still carries a path (a caller passing a File, a crafted
     request) is refused rather than guessed at.
     """
-    name = unicodedata.normalize("NFC", raw or "").strip()
+    # Trailing dots and spaces are dropped (as Windows does), so that "run.exe."
+    # is seen, and blocked, as the .exe it would open as.
+    name = unicodedata.normalize("NFC", raw or "").strip().rstrip(". ")
     if not name or "/" in name or "\\" in name or "\x00" in name or ".." in name:
         raise ValidationError(
             {"attachment": f"The file name “{raw}” is not allowed; rename the file and try again."}

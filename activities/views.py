@@ -407,7 +407,7 @@ def stakeholder_new(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
 def stakeholder_search(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     """Contacts matching `q` that are not yet stakeholders (an HTML fragment for htmx)."""
     record = _stakeholder_record(kind, pk)
-    query = request.GET.get("q", "").strip()[:100]
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
     existing = selectors.stakeholders(record).values("contact_id")
     return render(
         request,

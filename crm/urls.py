@@ -4,10 +4,17 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from . import views
+from .forms import LoginForm
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="leads:list", permanent=False), name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            redirect_authenticated_user=True, authentication_form=LoginForm
+        ),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("leads/", include("leads.urls")),
     path("", include("accounts.urls")),

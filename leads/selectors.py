@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connection
 from django.db.models import BooleanField, Case, F, Func, IntegerField, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
@@ -205,7 +205,9 @@ class Cursor:
             key = tuple(
                 Lead._meta.get_field(name).to_python(v) for name, v in zip(names, raw, strict=True)
             )
-        except (ValueError, TypeError, ValidationError, binascii.Error):
+            if any(isinstance(v, int) and not -(2**63) <= v < 2**63 for v in key):
+                return None  # no row has such a key, and the database would overflow on it
+        except (ValueError, TypeError, OverflowError, ValidationError, binascii.Error):
             return None
         return cls(sort=sort, key=key, position=position)
 
@@ -471,11 +473,14 @@ def _owner_page(
         if cursor is not None and owner == cursor.key[0]:
             part = part.filter(**{past_cursor: cursor.key[1]})
         part = part.order_by(pk_order)[:limit]
-        sql, part_params = (
-            _pks_sql(part, hint)
-            if hint
-            else part.select_related(None).values("pk").query.sql_with_params()
-        )
+        try:
+            sql, part_params = (
+                _pks_sql(part, hint)
+                if hint
+                else part.select_related(None).values("pk").query.sql_with_params()
+            )
+        except EmptyResultSet:
+            continue  # a filter no row can match (e.g. a search that found nothing)
         # Wrapped, since a compound SELECT allows ORDER BY/LIMIT only at its end.
         parts.append(f"SELECT * FROM ({sql}) AS owner_{len(parts)}")
         params.extend(part_params)

@@ -275,6 +275,7 @@ def lead_bulk_qualify(request):
             ids.append(int(value))
         except ValueError:
             continue
+    ids = [i for i in ids if 0 < i < 2**63]  # no lead has another id
     if not ids:
         messages.error(request, "Select at least one lead to qualify.")
         return redirect(_safe_next(request))

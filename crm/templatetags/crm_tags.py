@@ -113,6 +113,15 @@ def sort_header(context, label: str, key: str):
 
 @register.inclusion_tag("includes/field.html")
 def field(label: str, value, link: str | None = None):
-    """One read-only field: a label and its value as text ('—' when empty)."""
+    """One read-only field: a label and its value as text ('—' when empty).
+
+    `link` becomes a link only with a web, mail or phone scheme (or as a path
+    of this site): a stored `javascript:` URL stays text.
+    """
     empty = value in (None, "") or value is False
+    if link and not str(link).strip().lower().startswith(SAFE_LINK_PREFIXES):
+        link = None
     return {"label": label, "value": value, "empty": empty, "link": link}
+
+
+SAFE_LINK_PREFIXES = ("http://", "https://", "mailto:", "tel:", "/")

@@ -1,5 +1,7 @@
 """The lead pages' HTTP contract: status codes, redirects, messages and what changed."""
 
+from decimal import Decimal
+
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
@@ -524,3 +526,11 @@ def test_pagination_links_keep_filters(client_rep, rep):
     response = client_rep.get(reverse("leads:list"), {"rating": "hot"})
     cursor = response.context["page"].next_cursor
     assert f'href="?rating=hot&amp;after={cursor}"' in response.content.decode()
+
+
+def test_lead_page_shows_a_budget_without_a_currency(client_rep, rep):
+    """Currency is optional on a lead (generated demo leads have none)."""
+    lead = LeadFactory(owner=rep, budget_amount=Decimal("1500.00"), currency=None)
+    response = client_rep.get(lead.get_absolute_url())
+    assert response.status_code == 200
+    assert "1,500.00" in response.content.decode()
