@@ -6,7 +6,7 @@ PORT ?= 8000
 # Debian's Chromium drives the browser tests (Playwright's own download is not used).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test setup venv assets migrate lint format clean bench
+.PHONY: run test setup venv assets migrate lint format clean bench load
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required (python3.11 not found)"; exit 1; }
@@ -46,6 +46,17 @@ test: setup
 # PostgreSQL server of DATABASE_URL): make bench BENCH_ARGS="--leads 1000000"
 bench: setup
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+# The load generator (locust), only for `make load`.
+$(VENV)/.stamp-load: pyproject.toml | $(VENV)/.stamp-deps
+	$(BIN)/pip install --quiet -e '.[load]'
+	touch $@
+
+# Load run: gunicorn + PostgreSQL (database leadline_load on the server of DATABASE_URL,
+# default the local one), 20 locust users for 60 s, then a check that nothing was lost:
+# make load LOAD_ARGS="--users 20 --duration 60"
+load: setup $(VENV)/.stamp-load
+	$(BIN)/python benchmarks/load/run.py $(LOAD_ARGS)
 
 lint:
 	$(BIN)/ruff check .
