@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 from django.core.files.storage import default_storage
@@ -9,6 +10,8 @@ from django.db import transaction
 from django.db.models import Model
 
 from .models import Note
+
+logger = logging.getLogger(__name__)
 
 
 def delete_files_on_commit(names: Iterable[str]) -> None:
@@ -18,8 +21,15 @@ def delete_files_on_commit(names: Iterable[str]) -> None:
         return
 
     def remove() -> None:
+        # The rows are gone and the user was told so: a file that cannot be
+        # removed now is logged and left for `manage.py prune_attachments`.
         for name in names:
-            default_storage.delete(name)
+            try:
+                default_storage.delete(name)
+            except OSError:
+                logger.exception(
+                    "Could not delete attachment file %s; prune_attachments will", name
+                )
 
     transaction.on_commit(remove)
 
