@@ -20,7 +20,13 @@ class CurrencyAdmin(admin.ModelAdmin):
 class OrganizationSettingsAdmin(admin.ModelAdmin):
     """The singleton: its list page goes straight to the one record."""
 
-    list_display = ("__str__", "create_records_on_qualify", "default_currency")
+    list_display = (
+        "__str__",
+        "create_records_on_qualify",
+        "default_currency",
+        "default_lead_owner",
+    )
+    autocomplete_fields = ("default_lead_owner",)
 
     def has_add_permission(self, request):
         return not OrganizationSettings.objects.exists()

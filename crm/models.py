@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
 
@@ -37,6 +38,14 @@ class OrganizationSettings(models.Model):
         Currency, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     duplicate_detection_enabled = models.BooleanField(default=True)
+    default_lead_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Gets a lead created without an owner when no routing rule matches.",
+    )
 
     class Meta:
         verbose_name = "organisation settings"

@@ -2,11 +2,14 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
+from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
+
+from crm.models import OrganizationSettings
 
 from . import services
 from .exceptions import LeadError, error_message
-from .models import Lead
+from .models import Lead, RoutingRule, WebToLeadForm
 
 
 def _report(modeladmin, request, done: int, verb: str, failures: list[tuple[Lead, Exception]]):
@@ -150,9 +153,10 @@ class LeadAdmin(SimpleHistoryAdmin):
             },
         ),
         ("Status", {"fields": lifecycle_readonly}),
+        ("Routing", {"fields": ("routed_by_rule", "routed_at")}),
     )
 
-    readonly_fields = lifecycle_readonly
+    readonly_fields = (*lifecycle_readonly, "routed_by_rule", "routed_at")
 
     def has_change_permission(self, request, obj=None):
         # An inactive lead is read-only here too: the admin shows it as text
@@ -184,3 +188,57 @@ class LeadAdmin(SimpleHistoryAdmin):
             # E.g. the lead was closed by someone else while this form was open.
             self.message_user(request, exc.message, messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    list_display = ("order", "name", "conditions", "target", "is_active")
+    list_display_links = ("name",)
+    list_editable = ("order", "is_active")
+    list_filter = ("is_active",)
+    list_select_related = ("assign_to", "team")
+    search_fields = ("name",)
+    autocomplete_fields = ("assign_to",)
+    fieldsets = (
+        (None, {"fields": ("name", "order", "is_active")}),
+        (
+            "Conditions (blank: any; all given must match)",
+            {"fields": ("lead_source", "industry", "rating", "email_domain")},
+        ),
+        ("Assign to (one of)", {"fields": ("assign_to", "team")}),
+    )
+
+    @admin.display(description="Conditions")
+    def conditions(self, rule: RoutingRule) -> str:
+        return rule.conditions_display
+
+    @admin.display(description="Assigns to")
+    def target(self, rule: RoutingRule) -> str:
+        return rule.target_display
+
+
+@admin.register(WebToLeadForm)
+class WebToLeadFormAdmin(admin.ModelAdmin):
+    list_display = ("name", "lead_source", "is_active", "endpoint")
+    list_filter = ("is_active",)
+    search_fields = ("name",)
+    readonly_fields = ("token", "endpoint", "created_at")
+    fields = ("name", "is_active", "lead_source", "thank_you_url", "token", "endpoint")
+
+    @admin.display(description="Post to")
+    def endpoint(self, form: WebToLeadForm) -> str:
+        if form.pk is None:
+            return "Shown once the form is saved."
+        # The path on this site: the website's form posts to https://<this host><path>.
+        return format_html("<code>{}</code>", form.endpoint_path)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        settings = OrganizationSettings.load()
+        if obj.is_active and settings.default_lead_owner_id is None:
+            self.message_user(
+                request,
+                "No default lead owner is set (Organisation settings): a post that no "
+                "routing rule matches is refused.",
+                messages.WARNING,
+            )

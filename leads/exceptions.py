@@ -87,3 +87,14 @@ def error_message(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return " ".join(exc.messages)
     return getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
+
+
+class NoLeadOwner(LeadError):
+    default_message = (
+        "Nobody to give this lead to: no routing rule matched and the organisation has "
+        "no active default lead owner."
+    )
+
+
+class TooManyPosts(LeadError):
+    default_message = "Too many submissions from your address; try again in a few minutes."

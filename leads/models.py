@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, URLValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -175,6 +178,16 @@ class Lead(models.Model):
     disqualified_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Which routing rule chose the owner when the lead was created without one.
+    routed_by_rule = models.ForeignKey(
+        "leads.RoutingRule",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="routed_leads",
+        editable=False,
+    )
+    routed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # Audit trail: a snapshot of the row per save, read back by crm.history. History
     # is looked up by record id only, so the copied foreign keys get no index.
@@ -192,6 +205,7 @@ class Lead(models.Model):
             "qualified_opportunity",
             "qualified_by",
             "disqualified_by",
+            "routed_by_rule",
         ],
     )
 
@@ -300,3 +314,147 @@ class Lead(models.Model):
     @property
     def has_person_name(self) -> bool:
         return bool(self.first_name.strip() or self.last_name.strip())
+
+
+class RoutingRule(models.Model):
+    """Who gets a lead created without an owner (leads.routing applies the rules).
+
+    Every condition left blank matches any lead; the ones given must all match.
+    The target is one user, or a team (a group) whose active members take turns.
+    """
+
+    name = models.CharField(max_length=120)
+    order = models.PositiveIntegerField(
+        default=0, help_text="Rules are tried from the lowest number up; the first match wins."
+    )
+    is_active = models.BooleanField("active", default=True)
+    lead_source = models.CharField(max_length=30, choices=LeadSource.choices, blank=True)
+    industry = models.CharField(max_length=30, choices=Industry.choices, blank=True)
+    rating = models.CharField(max_length=10, choices=Rating.choices, blank=True)
+    email_domain = models.CharField(
+        max_length=253,
+        blank=True,
+        help_text="The part of the lead's email after @, e.g. contoso.com (any case).",
+    )
+    assign_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Give matching leads to this user…",
+    )
+    team = models.ForeignKey(
+        "auth.Group",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="…or share them round-robin among this group's active members.",
+    )
+    # Round-robin state: the team member who got the last lead. Read and written
+    # only under a row lock on the rule (leads.routing.route_lead).
+    last_assigned = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        ordering = ["order", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(assign_to__isnull=False, team__isnull=True)
+                    | models.Q(assign_to__isnull=True, team__isnull=False)
+                ),
+                name="routingrule_exactly_one_target",
+                violation_error_message="Choose either a user or a team to assign leads to.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        # Stored the way it is compared: lower case, without a leading "@".
+        self.email_domain = self.email_domain.strip().lstrip("@").lower()
+        if "@" in self.email_domain or " " in self.email_domain:
+            raise ValidationError({"email_domain": "Enter a domain only, e.g. contoso.com."})
+
+    @property
+    def conditions_display(self) -> str:
+        parts = [
+            f"{label}: {value}"
+            for label, value in (
+                ("Source", self.get_lead_source_display()),
+                ("Industry", self.get_industry_display()),
+                ("Rating", self.get_rating_display()),
+                ("Email", f"@{self.email_domain}" if self.email_domain else ""),
+            )
+            if value
+        ]
+        return ", ".join(parts) or "Any lead"
+
+    @property
+    def target_display(self) -> str:
+        if self.team_id:
+            return f"Team {self.team} (round-robin)"
+        return str(self.assign_to)
+
+
+def new_web_to_lead_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class WebToLeadForm(models.Model):
+    """A form on a public website whose posts become leads (leads.web_to_lead)."""
+
+    name = models.CharField(max_length=120)
+    token = models.CharField(
+        max_length=64, unique=True, default=new_web_to_lead_token, editable=False
+    )
+    is_active = models.BooleanField("active", default=True)
+    lead_source = models.CharField(
+        max_length=30, choices=LeadSource.choices, default=LeadSource.WEB
+    )
+    thank_you_url = models.URLField(
+        "thank-you page",
+        blank=True,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="Where the visitor's browser goes after posting; empty: answer JSON.",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        verbose_name = "web-to-lead form"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def endpoint_path(self) -> str:
+        return reverse("web_to_lead", args=[self.token])
+
+
+class WebToLeadPost(models.Model):
+    """One post to a web-to-lead form: the rate limit counts these per address."""
+
+    form = models.ForeignKey(WebToLeadForm, on_delete=models.CASCADE, related_name="+")
+    ip = models.GenericIPAddressField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # The count: this form, this address, since the window began.
+            models.Index(fields=["form", "ip", "created_at"], name="webtolead_post_count"),
+            # The prune: everything older than the window.
+            models.Index(fields=["created_at"], name="webtolead_post_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ip} → {self.form} at {self.created_at:%Y-%m-%d %H:%M:%S}"

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, transaction
@@ -38,10 +39,13 @@ from .exceptions import (
     LeadError,
     LeadNotInactive,
     LeadNotOpen,
+    NoLeadOwner,
     NothingToLinkOpportunityTo,
     QualifyOptionsRequired,
+    TooManyPosts,
 )
-from .models import Lead
+from .models import Lead, WebToLeadForm, WebToLeadPost
+from .routing import route_lead
 
 # Fields a user may set when creating or editing a lead. State, status and the
 # qualification links change only through the lifecycle services below.
@@ -192,23 +196,119 @@ def fill_from_existing(lead: Lead) -> None:
 def create_lead(*, user: AbstractBaseUser, **fields: Any) -> Lead:
     """Create an Open/New lead at the first stage of the process flow.
 
-    The owner defaults to the acting user. Choosing an existing account or
-    contact fills the lead's still-empty fields from it. Invalid data raises
-    ValidationError and saves nothing.
+    A lead created without an owner is routed: the first matching active
+    routing rule (leads.routing) gives it its owner and is recorded on the
+    lead (`routed_by_rule`, `routed_at`); with no match it goes to the
+    organisation's default lead owner when that user is active, else to the
+    acting user. Choosing an existing account or contact fills the lead's
+    still-empty fields from it. Invalid data raises ValidationError and saves
+    nothing (a team rule's round-robin turn included).
     """
     _ensure_can_act(user)
     cleaned = _clean_fields(fields)
     ensure_can_assign(user, cleaned.get("owner"), None, "a lead")
-    cleaned.setdefault("owner", user)
+    return _create_lead(cleaned, user=user)
+
+
+def _create_lead(cleaned: dict[str, Any], *, user: AbstractBaseUser | None) -> Lead:
+    """The one path that builds, validates, routes and saves a new lead.
+
+    `user` is the acting user, None for a lead the system creates (web-to-lead):
+    such a lead must find an owner by routing or the default owner.
+    """
     lead = Lead(**cleaned)
     lead.state = Lead.State.OPEN
     lead.status_reason = cleaned.get("status_reason") or Lead.StatusReason.NEW
     lead.stage = process.first_lead_stage()
     fill_from_existing(lead)
-    lead.full_clean()
+    if cleaned.get("owner") is None:
+        # Validate before routing: a refused lead takes no lock and no turn.
+        lead.full_clean(exclude=["owner"])
+        assign_owner(lead, fallback=user)
+    else:
+        lead.full_clean()
     set_history_user(lead, user)
     lead.save()
     return lead
+
+
+def assign_owner(lead: Lead, *, fallback: AbstractBaseUser | None) -> None:
+    """Give a new lead created without an owner its owner: the first matching
+    routing rule's, else the organisation's default lead owner, else `fallback`
+    (the acting user). Runs inside the creating transaction (round-robin locks
+    its rule). Raises NoLeadOwner when there is nobody."""
+    owner, rule = route_lead(lead)
+    if owner is None:
+        default = OrganizationSettings.load().default_lead_owner
+        owner = default if default is not None and default.is_active else fallback
+    if owner is None:
+        raise NoLeadOwner()
+    lead.owner = owner
+    if rule is not None:
+        lead.routed_by_rule = rule
+        lead.routed_at = timezone.now()
+
+
+# What a website's form may send to a web-to-lead form.
+WEB_LEAD_FIELDS = (
+    "first_name",
+    "last_name",
+    "company_name",
+    "email",
+    "business_phone",
+    "mobile_phone",
+    "job_title",
+    "topic",
+    "description",
+    "website",
+    "industry",
+)
+WEB_LEAD_DEFAULT_TOPIC = "Web enquiry"
+
+
+@transaction.atomic
+def create_web_lead(*, form: WebToLeadForm, data: dict[str, Any]) -> Lead:
+    """Create the lead a website visitor posted to `form`: Open/New, with the
+    form's lead source, routed like any lead created without an owner.
+
+    Only WEB_LEAD_FIELDS are taken from `data`. There is no acting user (the
+    history shows none); when neither a rule nor the default lead owner takes
+    the lead, NoLeadOwner is raised and nothing is saved. Invalid data raises
+    ValidationError.
+    """
+    if not form.is_active:
+        raise LeadError("This web-to-lead form is switched off.")
+    fields = {name: data[name] for name in WEB_LEAD_FIELDS if data.get(name) is not None}
+    cleaned = _clean_fields(fields)
+    cleaned["topic"] = cleaned.get("topic") or WEB_LEAD_DEFAULT_TOPIC
+    cleaned["lead_source"] = form.lead_source
+    return _create_lead(cleaned, user=None)
+
+
+def web_to_lead_rate_limit() -> tuple[int, timedelta]:
+    """How many posts one address may make to one form, per how long."""
+    return (
+        getattr(django_settings, "WEB_TO_LEAD_RATE_LIMIT", 10),
+        getattr(django_settings, "WEB_TO_LEAD_RATE_WINDOW", timedelta(minutes=10)),
+    )
+
+
+@transaction.atomic
+def record_web_to_lead_post(*, form: WebToLeadForm, ip: str) -> None:
+    """Count a post from `ip` to `form`; raise TooManyPosts past the rate limit.
+
+    The count lives in the database, so every server process shares it. The
+    form's row is locked while counting, so parallel posts from one address
+    cannot all slip under the limit. Refused posts are not counted; rows older
+    than the window are pruned here.
+    """
+    limit, window = web_to_lead_rate_limit()
+    since = timezone.now() - window
+    WebToLeadForm.objects.select_for_update().filter(pk=form.pk).first()
+    WebToLeadPost.objects.filter(created_at__lt=since).delete()
+    if WebToLeadPost.objects.filter(form=form, ip=ip, created_at__gte=since).count() >= limit:
+        raise TooManyPosts()
+    WebToLeadPost.objects.create(form=form, ip=ip)
 
 
 @transaction.atomic

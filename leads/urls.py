@@ -7,6 +7,7 @@ app_name = "leads"
 urlpatterns = [
     path("", views.lead_list, name="list"),
     path("new/", views.lead_create, name="create"),
+    path("export/", views.lead_export, name="export"),
     path("bulk-qualify/", views.lead_bulk_qualify, name="bulk_qualify"),
     path("<int:pk>/", views.lead_detail, name="detail"),
     path("<int:pk>/edit/", views.lead_edit, name="edit"),

@@ -6,9 +6,10 @@ from __future__ import annotations
 from django.conf import settings as django_settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.forms import add_service_errors
@@ -18,7 +19,7 @@ from crm.http import safe_next
 from crm.models import OrganizationSettings
 from crm.permissions import can_change, can_delete, ensure_can_change, ensure_can_delete, is_manager
 
-from . import selectors, services
+from . import csv_export, selectors, services
 from .exceptions import DuplicatesFound, LeadChanged, LeadError, error_message
 from .filters import LeadFilter
 from .forms import DisqualifyForm, LeadForm, QualifyForm
@@ -116,7 +117,12 @@ def lead_create(request):
     form = LeadForm(request.POST or None, user=request.user, can_assign=can_assign)
     if request.method == "POST" and form.is_valid():
         try:
-            lead = services.create_lead(user=request.user, **form.service_fields())
+            fields = form.service_fields()
+            if not can_assign:
+                # A rep's own new lead stays theirs; routing is for leads created
+                # without an owner (a manager leaving the field blank, imports).
+                fields["owner"] = request.user
+            lead = services.create_lead(user=request.user, **fields)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -304,3 +310,12 @@ def lead_bulk_qualify(request):
             "next": _safe_next(request),
         },
     )
+
+
+def lead_export(request):
+    """The list view the query string shows (view, filters, search, sort) as a CSV file."""
+    lines = csv_export.csv_lines(csv_export.lead_rows(user=request.user, params=request.GET))
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="leads-{stamp}.csv"'
+    return response

@@ -20,6 +20,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from accounts.forms import AccountForm
 from accounts.models import Account, Contact
 from activities.models import Activity, Connection, Note
+from imports.models import ImportJob
 from leads.forms import LeadForm
 from leads.models import Lead
 from opportunities.models import Opportunity
@@ -38,8 +39,15 @@ pytestmark = pytest.mark.django_db
 # read: a page or lookup every role sees; form: GET shows a form, POST writes;
 # action: POST only; fetch: GET only, the piece of a form a page loads on demand.
 READ, FORM, ACTION, FETCH = "read", "form", "action", "fetch"
+# managers: a page only sales managers (and superusers) read; a rep gets 403.
+MANAGERS = "managers"
 # Outside the app's own rules: the login pages and Django's admin (its own permissions).
-NOT_APP = {"login", "logout"}
+NOT_APP = {
+    "login",
+    "logout",
+    # Public by design (a website's form posts leads to it): tests/leads/test_web_to_lead.py.
+    "web_to_lead",
+}
 
 
 @dataclass(frozen=True)
@@ -59,11 +67,20 @@ def _regarding(**extra) -> Callable[[dict], dict]:
     return lambda world: {"kind": "lead", "pk": world["lead"].pk, **extra}
 
 
+def _import_job(world: dict) -> ImportJob:
+    """An import the owner uploaded, waiting for its columns (no file needed to refuse)."""
+    return ImportJob.objects.create(
+        created_by=world["owner"], file="imports/leads.csv", file_name="leads.csv", delimiter=","
+    )
+
+
 ENDPOINTS: dict[str, Endpoint] = {
     "home": Endpoint(READ),
     "reports:index": Endpoint(READ),
+    "reports:lead_sources": Endpoint(MANAGERS),
     "leads:list": Endpoint(READ),
     "leads:create": Endpoint(FORM),
+    "leads:export": Endpoint(READ),
     "leads:bulk_qualify": Endpoint(ACTION),
     "leads:detail": Endpoint(READ, _pk("lead")),
     "leads:edit": Endpoint(FORM, _pk("lead")),
@@ -108,6 +125,11 @@ ENDPOINTS: dict[str, Endpoint] = {
     "activities:stakeholder_search": Endpoint(READ, _regarding()),
     "activities:stakeholder_role": Endpoint(ACTION, _pk("connection")),
     "activities:stakeholder_remove": Endpoint(ACTION, _pk("connection")),
+    "imports:upload": Endpoint(FORM),
+    "imports:mapping": Endpoint(FORM, lambda world: {"pk": _import_job(world).pk}),
+    "imports:progress": Endpoint(READ, lambda world: {"pk": _import_job(world).pk}),
+    "imports:run": Endpoint(ACTION, lambda world: {"pk": _import_job(world).pk}),
+    "imports:problems": Endpoint(READ, lambda world: {"pk": _import_job(world).pk}),
 }
 WRITES = [name for name, e in ENDPOINTS.items() if e.kind in (FORM, ACTION)]
 RECORD_WRITES = [name for name in WRITES if ENDPOINTS[name].kwargs]
@@ -236,6 +258,14 @@ def test_a_rep_reads_every_record(client, world, rep2, name):
     assert response.status_code in (200, 302)
     if response.status_code == 302:  # "home" redirects to the lead list
         assert name == "home"
+
+
+@pytest.mark.parametrize("name", [n for n, e in ENDPOINTS.items() if e.kind == MANAGERS])
+def test_only_managers_read_the_managers_pages(client, world, rep2, manager, name):
+    client.force_login(rep2)
+    assert client.get(url_of(name, world)).status_code == 403
+    client.force_login(manager)
+    assert client.get(url_of(name, world)).status_code == 200
 
 
 def test_bulk_qualify_of_another_reps_leads_changes_nothing(client, world, rep2):

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "leads",
     "opportunities",
     "activities",
+    "imports",
 ]
 
 MIDDLEWARE = [
@@ -114,6 +115,7 @@ STATICFILES_DIRS += [
     ("vendor/bootstrap", _NODE_MODULES / "bootstrap" / "dist"),
     ("vendor/bootstrap-icons", _NODE_MODULES / "bootstrap-icons" / "font"),
     ("vendor/htmx", _NODE_MODULES / "htmx.org" / "dist"),
+    ("vendor/chartjs", _NODE_MODULES / "chart.js" / "dist"),
 ]
 
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+
+class ImportJob(models.Model):
+    """One uploaded CSV file of leads, from mapping its columns to the summary."""
+
+    class Status(models.TextChoices):
+        MAPPING = "mapping", "Mapping columns"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    file = models.FileField(upload_to="imports/")
+    file_name = models.CharField(max_length=255)
+    encoding = models.CharField(max_length=20)
+    delimiter = models.CharField(max_length=1)
+    headers = models.JSONField(default=list)
+    # Lead field name -> index of the CSV column it is read from.
+    mapping = models.JSONField(default=dict)
+    default_topic = models.CharField(max_length=200, blank=True)
+    skip_duplicates = models.BooleanField(default=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.MAPPING)
+    total_rows = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    # Where the next batch starts in the stored file: an offset in its text and
+    # that line's number, so a batch does not parse the rows before it again.
+    next_offset = models.PositiveBigIntegerField(default=0)
+    next_line = models.PositiveIntegerField(default=1)
+    imported = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Import of {self.file_name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("imports:progress", args=[self.pk])
+
+
+class ImportProblem(models.Model):
+    """A row of an import that was not imported, and why."""
+
+    class Kind(models.TextChoices):
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped (duplicate)"
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="problems")
+    line = models.PositiveIntegerField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    reason = models.TextField()
+    values = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["job", "line"]
+
+    def __str__(self) -> str:
+        return f"Line {self.line}: {self.reason}"

@@ -1,0 +1,158 @@
+"""Reading CSV files exported by people and by other CRMs: the encoding, the
+delimiter, the rows with their line numbers, and which column is which field."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+# UTF-8 first (with or without Excel's byte order mark); else the Windows
+# code page Excel writes on Western systems; Latin-1 decodes any byte at all.
+ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+DELIMITERS = (",", ";", "\t")
+
+# What a header may say for each lead field, compared without case, spaces or
+# punctuation ("E-mail" is "email").
+SYNONYMS = {
+    "topic": ["topic", "subject", "leadtopic", "interest"],
+    "first_name": ["firstname", "first", "givenname", "forename"],
+    "last_name": ["lastname", "last", "surname", "familyname"],
+    "company_name": [
+        "company",
+        "companyname",
+        "organization",
+        "organisation",
+        "account",
+        "accountname",
+    ],
+    "job_title": ["jobtitle", "title", "position"],
+    "business_phone": [
+        "businessphone",
+        "phone",
+        "phonenumber",
+        "workphone",
+        "officephone",
+        "telephone",
+    ],
+    "mobile_phone": ["mobilephone", "mobile", "mobilephonenumber", "cellphone", "cell"],
+    "email": ["email", "emailaddress", "mail"],
+    "website": ["website", "websiteurl", "web", "url", "companywebsite"],
+    "lead_source": ["leadsource", "source", "originalsource"],
+    "rating": ["rating", "leadrating"],
+    "industry": ["industry"],
+    "budget_amount": ["budgetamount", "budget"],
+    "currency": ["currency", "currencycode"],
+    "purchase_timeframe": ["purchasetimeframe", "timeframe"],
+    "purchase_process": ["purchaseprocess"],
+    "do_not_email": ["donotemail", "emailoptout"],
+    "do_not_call": ["donotcall", "donotphone"],
+    "description": ["description", "notes", "note", "comments"],
+    "owner": ["owner", "leadowner", "ownername", "assignedto"],
+}
+
+
+class FileProblem(Exception):
+    """A file that cannot be imported at all; the message says why, for the user."""
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    text: str
+    encoding: str
+    delimiter: str
+    headers: list[str]
+    row_count: int
+
+
+@dataclass(frozen=True)
+class Row:
+    line: int  # where the row starts in the file; the header is line 1
+    values: list[str]
+    end: int = 0  # the offset in the text after the row
+    next_line: int = 0  # the line after the row
+
+
+def header_key(value: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", value.casefold())
+
+
+def decode(raw: bytes) -> tuple[str, str]:
+    """The file's text and the encoding it was read with."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            raise FileProblem("The file says it is UTF-16 but is not.") from None
+    if b"\x00" in raw[:65536]:
+        raise FileProblem(
+            "This is not a text file (is it a spreadsheet?). Save it as CSV and upload that."
+        )
+    for encoding in ENCODINGS:
+        try:
+            return raw.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError("Latin-1 decodes every byte")  # pragma: no cover
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter the header line uses most: comma, semicolon or tab."""
+    first_line = text.split("\n", 1)[0]
+    counts = {d: first_line.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def rows(text: str, delimiter: str, *, start: int = 0, line: int = 1) -> Iterator[Row]:
+    """The data rows after the header, each with the line it starts on and the
+    offset in `text` just after it, where a later read may resume (`start`,
+    with the `line` found there). Blank lines are left out. Raises FileProblem
+    on a broken quote."""
+    buffer = io.StringIO(text, newline="")
+    buffer.seek(start)
+    reader = csv.reader(buffer, delimiter=delimiter, strict=True)
+    next_line = line
+    try:
+        for values in reader:
+            row_line, next_line = next_line, line + reader.line_num
+            if row_line == 1:
+                continue  # the header
+            if any(v.strip() for v in values):
+                yield Row(line=row_line, values=values, end=buffer.tell(), next_line=next_line)
+    except csv.Error as exc:
+        raise FileProblem(f"Line {next_line} cannot be read: {exc}.") from None
+
+
+def parse(raw: bytes) -> ParsedFile:
+    """Check a whole uploaded file; FileProblem says what is wrong with it."""
+    if not raw.strip():
+        raise FileProblem("The file is empty.")
+    text, encoding = decode(raw)
+    delimiter = sniff_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    headers = [h.strip() for h in next(reader, [])]
+    if not any(headers):
+        raise FileProblem("The first line should name the columns, but it is empty.")
+    count = sum(1 for _ in rows(text, delimiter))
+    if not count:
+        raise FileProblem("The file has a header line but no rows of leads.")
+    return ParsedFile(
+        text=text, encoding=encoding, delimiter=delimiter, headers=headers, row_count=count
+    )
+
+
+def auto_mapping(headers: list[str], fields: list[str]) -> dict[str, int]:
+    """Lead field -> column index for each header that names a field (first match wins)."""
+    by_key: dict[str, int] = {}
+    for i, header in enumerate(headers):
+        by_key.setdefault(header_key(header), i)
+    mapping = {}
+    for field in fields:
+        for synonym in SYNONYMS.get(field, []):
+            if synonym in by_key and by_key[synonym] not in mapping.values():
+                mapping[field] = by_key[synonym]
+                break
+    return mapping

@@ -1,0 +1,102 @@
+"""Lead import pages: upload, map the columns, watch the batches run, see the summary."""
+
+from __future__ import annotations
+
+import csv
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from crm.permissions import is_manager
+from leads.csv_export import BOM, Echo, safe_cell
+
+from . import parsing, services
+from .forms import MappingForm, UploadForm
+from .models import ImportJob
+
+
+def get_job_for_change(request, pk: int) -> ImportJob:
+    """The job, if the user uploaded it or is a manager; 403 otherwise."""
+    job = get_object_or_404(ImportJob, pk=pk)
+    if job.created_by_id != request.user.pk and not is_manager(request.user):
+        raise PermissionDenied("Only the person who uploaded this file can import it.")
+    return job
+
+
+def upload(request):
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            job = services.start_import(user=request.user, name=upload.name, raw=upload.read())
+        except parsing.FileProblem as exc:
+            form.add_error("file", str(exc))
+        else:
+            return redirect("imports:mapping", pk=job.pk)
+    return render(
+        request,
+        "imports/upload.html",
+        {
+            "form": form,
+            "max_mb": services.max_bytes() // 1_048_576,
+            "recent": ImportJob.objects.filter(created_by=request.user)[:5],
+        },
+    )
+
+
+def mapping(request, pk: int):
+    job = get_job_for_change(request, pk)
+    if job.status != ImportJob.Status.MAPPING:
+        return redirect(job)
+    form = MappingForm(request.POST or None, job=job, fields=services.fields_for(request.user))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.set_mapping(
+                job=job,
+                user=request.user,
+                mapping=form.mapping(),
+                default_topic=form.cleaned_data["default_topic"],
+                skip_duplicates=form.cleaned_data["duplicates"] == "skip",
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return redirect(job)
+    return render(
+        request,
+        "imports/mapping.html",
+        {"job": job, "form": form, "preview": services.preview(job)},
+    )
+
+
+def progress(request, pk: int):
+    job = get_object_or_404(ImportJob, pk=pk)
+    return render(request, "imports/progress.html", {"job": job, "problems": _problems(job)})
+
+
+@require_POST
+def run(request, pk: int):
+    """Import the next batch. htmx posts here again and again until the job is done;
+    without JavaScript, each press of Continue imports one batch."""
+    job = services.import_next_batch(job=get_job_for_change(request, pk), user=request.user)
+    if request.headers.get("HX-Request"):
+        return render(request, "imports/_progress.html", {"job": job, "problems": _problems(job)})
+    return redirect(job)
+
+
+def problems_csv(request, pk: int):
+    job = get_object_or_404(ImportJob, pk=pk)
+    writer = csv.writer(Echo())
+    lines = (writer.writerow([safe_cell(v) for v in row]) for row in services.failure_rows(job))
+    response = StreamingHttpResponse(
+        (BOM + line if i == 0 else line for i, line in enumerate(lines)),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-not-imported.csv"'
+    return response
+
+
+def _problems(job: ImportJob):
+    return job.problems.all()[:20] if job.status == ImportJob.Status.DONE else []
