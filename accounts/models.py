@@ -6,7 +6,7 @@ from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from crm.history import CachedHistoryManager
-from crm.text import email_key, name_key
+from crm.text import email_key, name_key, phone_key
 
 
 class Industry(models.TextChoices):
@@ -94,6 +94,9 @@ class Contact(models.Model):
     job_title = models.CharField(max_length=100, blank=True)
     business_phone = models.CharField(max_length=50, blank=True)
     mobile_phone = models.CharField(max_length=50, blank=True)
+    # NULL when the number has too few digits to match on (crm.text.phone_key).
+    business_phone_key = models.CharField(max_length=50, null=True, editable=False)
+    mobile_phone_key = models.CharField(max_length=50, null=True, editable=False)
     account = models.ForeignKey(
         Account, on_delete=models.SET_NULL, null=True, blank=True, related_name="contacts"
     )
@@ -109,7 +112,7 @@ class Contact(models.Model):
     history = HistoricalRecords(
         history_id_field=models.BigAutoField(primary_key=True),
         history_manager=CachedHistoryManager,
-        excluded_fields=["email_key", "name_key"],
+        excluded_fields=["email_key", "name_key", "business_phone_key", "mobile_phone_key"],
         no_db_index=["account", "owner"],
     )
 
@@ -118,6 +121,8 @@ class Contact(models.Model):
         indexes = [
             models.Index(fields=["owner", "last_name"], name="contact_owner_name_idx"),
             models.Index(fields=["-created_at"], name="contact_created_idx"),
+            models.Index(fields=["business_phone_key"], name="contact_business_phone_key"),
+            models.Index(fields=["mobile_phone_key"], name="contact_mobile_phone_key"),
         ]
 
     def __str__(self) -> str:
@@ -130,6 +135,8 @@ class Contact(models.Model):
     def save(self, *args, **kwargs) -> None:
         self.email_key = email_key(self.email)
         self.name_key = self.person_key(self.first_name, self.last_name)
+        self.business_phone_key = phone_key(self.business_phone) or None
+        self.mobile_phone_key = phone_key(self.mobile_phone) or None
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:

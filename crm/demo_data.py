@@ -539,7 +539,9 @@ BULK_LEAD_FIELDS = (
     "company_name",
     "job_title",
     "email",
+    "email_key",
     "business_phone",
+    "business_phone_key",
     "lead_source",
     "rating",
     "industry",
@@ -613,6 +615,8 @@ def generated_lead_rows(
         closed = created + timedelta(days=rng.randint(1, 60)) if state[0] != "open" else None
         created_db = to_db(created)
         closed_db = to_db(closed)
+        email = f"{first[1]}.{last[1]}{n}@example.com"
+        phone = f"{n % 10_000_000:07d}"
         rows.append(
             (
                 topic,
@@ -620,8 +624,10 @@ def generated_lead_rows(
                 last[0],
                 f"{words[0]} {words[1]} {words[2]}",
                 title,
-                f"{first[1]}.{last[1]}{n}@example.com",
-                f"+1 555 {n % 10_000_000:07d}",
+                email,
+                email.casefold(),  # crm.text.email_key, phone_key
+                f"+1 555 {phone}",
+                f"1555{phone}",
                 source,
                 rating,
                 industry,

@@ -12,6 +12,7 @@ one, so the database constraints stay the last word.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -24,16 +25,16 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import F, Func, Q, Value
-from django.db.models.functions import Lower
+from django.db.models import Q
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
+from django.utils.translation import get_language
 
 from accounts.models import Contact
 from crm import process
+from crm.history import record_created
 from crm.models import Currency
 from crm.permissions import ensure_can_assign, is_manager
-from crm.text import email_key
+from crm.text import email_key, phone_key
 from leads import services as lead_services
 from leads.models import Lead, RoutingRule
 
@@ -78,8 +79,6 @@ CHOICE_FIELDS = [
 BOOLEAN_FIELDS = {"do_not_email", "do_not_call"}
 TRUE = {"1", "true", "yes", "y", "x", "on"}
 FALSE = {"", "0", "false", "no", "n", "off"}
-# Fewer digits than this is not a phone number worth matching on.
-MIN_PHONE_DIGITS = 7
 
 
 class RowProblem(Exception):
@@ -99,11 +98,6 @@ def field_label(name: str) -> str:
 def fields_for(user: AbstractBaseUser) -> list[str]:
     """The fields `user` may import: only a manager gives leads to other owners."""
     return [f for f in IMPORT_FIELDS if f != "owner" or is_manager(user)]
-
-
-def phone_key(value: str | None) -> str:
-    digits = re.sub(r"\D", "", value or "")
-    return digits if len(digits) >= MIN_PHONE_DIGITS else ""
 
 
 def start_import(*, user: AbstractBaseUser, name: str, raw: bytes) -> ImportJob:
@@ -220,7 +214,8 @@ def import_next_batch(*, job: ImportJob, user: AbstractBaseUser) -> ImportJob:
             )
     try:
         with transaction.atomic():
-            bulk_create_with_history(leads, Lead, batch_size=500, default_user=job.created_by)
+            Lead.objects.bulk_create(leads, batch_size=500)
+            record_created(Lead, [lead.pk for lead in leads], job.created_by)
     except IntegrityError:
         # The database refused a row that the checks above let through: let
         # create_lead take the rows one at a time and say which.
@@ -273,9 +268,12 @@ def _build_lead(fields: dict[str, Any], context: _BatchContext) -> Lead:
     lead.status_reason = Lead.StatusReason.NEW
     lead.stage = context.stage
     # owner, stage and currency are rows just read: no query to check they exist.
-    lead.full_clean(exclude=["owner", "stage", "currency"], validate_constraints=False)
+    lead.full_clean(
+        exclude=["owner", "stage", "currency"], validate_unique=False, validate_constraints=False
+    )
     if not (lead.first_name.strip() or lead.last_name.strip() or lead.company_name.strip()):
         raise ValidationError(PERSON_OR_COMPANY.violation_error_message)
+    lead.set_duplicate_keys()  # bulk_create does not call save()
     if owner is not None:
         ensure_can_assign(context.user, owner, None, "a lead")
         lead.owner = owner
@@ -358,12 +356,20 @@ def _fields(job: ImportJob, row: parsing.Row, owners: dict[str, Any]) -> dict[st
     return fields
 
 
+@functools.cache
+def _choice_keys(field: str, language: str | None) -> dict[str, str]:
+    """A choice field's stored values by the keys of their values and labels."""
+    keys = {}
+    for stored, label in reversed(Lead._meta.get_field(field).choices):
+        keys[parsing.header_key(str(label))] = stored
+        keys[parsing.header_key(stored)] = stored
+    return keys
+
+
 def _choice(field: str, value: str) -> str:
-    choices = Lead._meta.get_field(field).choices
-    key = parsing.header_key(value)
-    for stored, label in choices:
-        if key in (parsing.header_key(stored), parsing.header_key(str(label))):
-            return stored
+    stored = _choice_keys(field, get_language()).get(parsing.header_key(value))
+    if stored is not None:
+        return stored
     if field == "lead_source":
         return "other"  # other CRMs have sources of their own
     raise RowProblem(f"{field_label(field)}: {value!r} is not one of the choices.")
@@ -392,44 +398,27 @@ def _owners(job: ImportJob, batch: list[parsing.Row]) -> dict[str, Any]:
     return found
 
 
-def _digits(field: str) -> Func:
-    """The field without the punctuation phone numbers are written with."""
-    expression = F(field)
-    for char in " -().+/":
-        expression = Func(expression, Value(char), Value(""), function="REPLACE")
-    return expression
-
-
 def _duplicates(job: ImportJob, batch: list[parsing.Row]) -> dict[int, str]:
     """Line -> why the row is a duplicate: same email (ignoring case) or phone
     (ignoring punctuation) as an existing lead or contact, or as an earlier row
-    of the batch. Earlier batches' rows are existing leads by now."""
+    of the batch. Earlier batches' rows are existing leads by now. One indexed
+    query per table, on the keys crm.text derives."""
     emails = {email_key(_value(job, row, "email")) for row in batch} - {""}
     phones = {
         phone_key(_value(job, row, f)) for row in batch for f in ("business_phone", "mobile_phone")
     } - {""}
     known: dict[str, str] = {}
     if emails or phones:
-        # One scan of each table for both keys: Lead.email has no index to use.
-        for model, email_field, what in (
-            (Lead, Lower("email"), "an existing lead"),
-            (Contact, F("email_key"), "an existing contact"),
-        ):
-            matches = (
-                model.objects.annotate(
-                    key=email_field,
-                    business=_digits("business_phone"),
-                    mobile=_digits("mobile_phone"),
-                )
-                .filter(Q(key__in=emails) | Q(business__in=phones) | Q(mobile__in=phones))
-                .values_list("key", "business", "mobile")
-            )
-            for email, business, mobile in matches:
-                if email in emails:
-                    known.setdefault(email, what)
-                for value in (business, mobile):
-                    if value in phones:
-                        known.setdefault(value, what)
+        for model, what in ((Lead, "an existing lead"), (Contact, "an existing contact")):
+            matches = model.objects.filter(
+                Q(email_key__in=emails)
+                | Q(business_phone_key__in=phones)
+                | Q(mobile_phone_key__in=phones)
+            ).values_list("email_key", "business_phone_key", "mobile_phone_key")
+            for keys in matches:
+                for key in keys:
+                    if key in emails or key in phones:
+                        known.setdefault(key, what)
     found = {}
     for row in batch:
         email = email_key(_value(job, row, "email"))

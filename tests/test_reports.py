@@ -266,3 +266,14 @@ def test_the_page_and_the_csv_take_the_same_queries_however_many_leads(
         with django_assert_max_num_queries(len(few)):
             response = client.get(URL, params)
         assert response.status_code == 200
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's planner")
+def test_on_sqlite_the_lead_figures_are_one_scan_of_the_covering_index(figures):
+    """Not the created-date index and then every row: 1.4 s instead of 0.3 s at 1M leads."""
+    with CaptureQueriesContext(connection) as queries:
+        lead_source_report(start=date(2024, 1, 1), end=date(2026, 12, 31))
+    (sql,) = [q["sql"] for q in queries if 'FROM "leads_lead"' in q["sql"]]
+    with connection.cursor() as cursor:
+        plan = " ".join(row[-1] for row in cursor.execute(f"EXPLAIN QUERY PLAN {sql}"))
+    assert plan == "SCAN leads_lead USING COVERING INDEX lead_report"

@@ -119,6 +119,11 @@ def test_seed_demo_generated_leads_are_valid_and_in_every_state(seeded):
     assert {reason for _, reason in pairs} == set(Lead.StatusReason.values)
     for lead in generated:
         lead.full_clean()
+        # The bulk rows carry the duplicate keys save() would derive.
+        stored = (lead.email_key, lead.business_phone_key, lead.mobile_phone_key)
+        lead.set_duplicate_keys()
+        assert stored == (lead.email_key, lead.business_phone_key, lead.mobile_phone_key)
+        assert lead.email_key and lead.business_phone_key
 
 
 def test_seed_demo_leads_below_the_current_count_adds_none(seeded):

@@ -157,6 +157,28 @@ def test_duplicates_are_skipped_against_leads_contacts_and_the_file(client, rep)
     assert {row["Result"] for row in problems_csv(client, job)} == {"Skipped (duplicate)"}
 
 
+def test_phone_numbers_match_however_they_are_written(client, rep):
+    """Dots, slashes, a country code's plus: only the digits count, on both sides."""
+    LeadFactory(business_phone="415.555.0101", email="")
+    ContactFactory(mobile_phone="+44 20/7946-0958", business_phone="")
+    client.force_login(rep)
+    content = (
+        b"Topic,Last name,Phone,Mobile\n"
+        b"A,One,(415) 555 0101,\n"
+        b"B,Two,,442079460958\n"
+        b"C,Three,415 555 0199,\n"
+    )
+    job = map_and_run(client, uploaded_job(client, content))
+    reasons = {p.line: p.reason for p in job.problems.all()}
+    assert reasons == {
+        2: "Same phone as an existing lead.",
+        3: "Same phone as an existing contact.",
+    }
+    imported = Lead.objects.get(topic="C")
+    assert imported.business_phone_key == "4155550199"  # the next import will find it
+    assert imported.history.get().business_phone == "415 555 0199"
+
+
 def test_duplicates_can_be_imported_anyway(client, rep):
     LeadFactory(email="taken@example.com")
     client.force_login(rep)
