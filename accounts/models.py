@@ -121,8 +121,15 @@ class Contact(models.Model):
         indexes = [
             models.Index(fields=["owner", "last_name"], name="contact_owner_name_idx"),
             models.Index(fields=["-created_at"], name="contact_created_idx"),
-            models.Index(fields=["business_phone_key"], name="contact_business_phone_key"),
-            models.Index(fields=["mobile_phone_key"], name="contact_mobile_phone_key"),
+            # Duplicate detection by phone (partial, as leads.Lead's keys).
+            *(
+                models.Index(
+                    fields=[key],
+                    name=f"contact_{key}",
+                    condition=models.Q(**{f"{key}__isnull": False}),
+                )
+                for key in ("business_phone_key", "mobile_phone_key")
+            ),
         ]
 
     def __str__(self) -> str:

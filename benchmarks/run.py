@@ -157,6 +157,7 @@ def run_cases(args) -> tuple[list[Result], dict]:
     User = get_user_model()
     rep = User.objects.get(username="rep")
     admin = User.objects.get(username="admin")
+    manager = User.objects.get(username="manager")
     settings = OrganizationSettings.load()
     # The defaults a fresh install has: records created on qualify, duplicates checked.
     settings.create_records_on_qualify = True
@@ -167,6 +168,8 @@ def run_cases(args) -> tuple[list[Result], dict]:
     client.force_login(rep)
     admin_client = Client()
     admin_client.force_login(admin)
+    manager_client = Client()
+    manager_client.force_login(manager)
 
     def page(c: Client, url: str, params: dict | None = None) -> Callable[[], object]:
         full = f"{url}?{urlencode(params)}" if params else url
@@ -247,6 +250,18 @@ def run_cases(args) -> tuple[list[Result], dict]:
             50,
         ),
         Case("Opportunities", page(client, "/opportunities/"), list_target, max_queries=8),
+        Case(
+            "Lead-source report, last 90 days",
+            page(manager_client, "/reports/lead-sources/"),
+            500,
+            repeat=max(3, args.repeat // 4),
+        ),
+        Case(
+            "Lead-source report, whole history",
+            page(manager_client, "/reports/lead-sources/", whole_history(Lead)),
+            500,
+            repeat=max(3, args.repeat // 4),
+        ),
         Case("qualify_lead", qualify_one, 15),
         Case(f"qualify_leads, {len(bulk):,} leads", qualify_bulk, 10_000, repeat=1),
         Case(
@@ -282,6 +297,17 @@ def run_cases(args) -> tuple[list[Result], dict]:
         "finished_at": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     return results, info
+
+
+def whole_history(lead_model) -> dict[str, str]:
+    """The report's period from the first lead's day to today."""
+    from django.utils import timezone
+
+    first = lead_model.objects.order_by("created_at").values_list("created_at", flat=True)[0]
+    return {
+        "start": timezone.localdate(first).isoformat(),
+        "end": timezone.localdate().isoformat(),
+    }
 
 
 def measure(case: Case, args, connection) -> Result:

@@ -273,10 +273,17 @@ class Lead(models.Model):
                 fields=["lead_source", "state", "created_at", "qualified_at"],
                 name="lead_report",
             ),
-            # Duplicate detection (CSV import): same email or phone.
-            models.Index(fields=["email_key"], name="lead_email_key"),
-            models.Index(fields=["business_phone_key"], name="lead_business_phone_key"),
-            models.Index(fields=["mobile_phone_key"], name="lead_mobile_phone_key"),
+            # Duplicate detection (CSV import): same email or phone. Partial: the
+            # leads without one are left out, which also keeps SQLite's statistics
+            # from counting them as one huge group (and scanning the table instead).
+            *(
+                models.Index(
+                    fields=[key],
+                    name=f"lead_{key}",
+                    condition=models.Q(**{f"{key}__isnull": False}),
+                )
+                for key in ("email_key", "business_phone_key", "mobile_phone_key")
+            ),
         ]
 
     def __str__(self) -> str:
