@@ -554,6 +554,7 @@ BULK_LEAD_FIELDS = (
     "modified_at",
     "qualified_at",
     "disqualified_at",
+    "days_to_qualify",
 )
 HISTORY_SECONDS = 730 * 86400  # two years of leads
 
@@ -640,6 +641,8 @@ def generated_lead_rows(
                 closed_db or created_db,
                 closed_db if state[0] == "qualified" else None,
                 closed_db if state[0] == "disqualified" else None,
+                # Lead.save()'s derived days_to_qualify.
+                (closed - created).total_seconds() / 86400 if state[0] == "qualified" else None,
             )
         )
     return rows

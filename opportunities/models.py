@@ -148,6 +148,17 @@ class Opportunity(models.Model):
             models.Index(fields=["owner", "state", "-created_at"], name="opp_owner_state_created"),
             models.Index(fields=["state", "-created_at"], name="opp_state_created"),
             models.Index(fields=["-created_at"], name="opp_created"),
+            # The lead-source report's won opportunities: every column it reads.
+            models.Index(
+                fields=[
+                    "state",
+                    "originating_lead",
+                    "currency",
+                    "actual_revenue",
+                    "estimated_revenue",
+                ],
+                name="opp_report",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -83,7 +83,7 @@ def test_import_bench_runs_at_a_tiny_size_and_leaves_the_database_as_it_was(tmp_
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     command = [
         sys.executable,
-        str(BASE_DIR / "benchmarks" / "imports.py"),
+        str(BASE_DIR / "benchmarks" / "import_csv.py"),
         "--rows=600",
         "--leads=200",
         "--batch=250",
@@ -109,7 +109,7 @@ def test_export_bench_counts_every_row_of_the_view(tmp_path):
     done = subprocess.run(
         [
             sys.executable,
-            str(BASE_DIR / "benchmarks" / "export.py"),
+            str(BASE_DIR / "benchmarks" / "export_csv.py"),
             "--leads=200",
             f"--database-url=sqlite:///{tmp_path / 'bench.sqlite3'}",
         ],

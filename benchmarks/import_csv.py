@@ -1,7 +1,7 @@
 """Leadline import benchmark: a CSV file of N rows imported into the bench database.
 
-    python benchmarks/imports.py --rows 100000 --leads 1000000
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/leadline python benchmarks/imports.py ...
+    python benchmarks/import_csv.py --rows 100000 --leads 1000000
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/leadline python benchmarks/import_csv.py ...
 
 The file is shaped like another CRM's export (Salesforce's column names, quoted
 fields, some rows repeating an existing lead's email or an earlier row's

@@ -1,8 +1,11 @@
-"""The derived keys duplicate detection looks up: how they normalise, that every
-save keeps them, and that the migration's backfill fills them for old rows."""
+"""The derived fields: the keys duplicate detection looks up (how they normalise,
+that every save keeps them, that the migration fills them for old rows) and the
+days to qualify the lead-source report averages."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from importlib import import_module
 from types import SimpleNamespace
 
 import pytest
@@ -90,3 +93,29 @@ def test_the_backfill_derives_the_keys_of_rows_saved_before_them(monkeypatch):
         None,
     }
     assert Contact.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_days_to_qualify_is_derived_from_the_qualified_date():
+    lead = LeadFactory()
+    assert lead.days_to_qualify is None
+    lead.state, lead.status_reason = Lead.State.QUALIFIED, Lead.StatusReason.QUALIFIED
+    lead.qualified_at = lead.created_at + timedelta(days=2, hours=12)
+    lead.save(update_fields=["state", "status_reason", "qualified_at"])
+    lead.refresh_from_db()
+    assert lead.days_to_qualify == 2.5
+
+
+@pytest.mark.django_db
+def test_the_days_to_qualify_migration_fills_old_qualified_leads():
+    migration = import_module("leads.migrations.0008_days_to_qualify")
+    lead = LeadFactory(qualified=True)
+    Lead.objects.filter(pk=lead.pk).update(
+        qualified_at=lead.created_at + timedelta(hours=36), days_to_qualify=None
+    )
+    open_lead = LeadFactory()
+
+    migration.backfill(apps, None)
+
+    assert Lead.objects.get(pk=lead.pk).days_to_qualify == pytest.approx(1.5)
+    assert Lead.objects.get(pk=open_lead.pk).days_to_qualify is None

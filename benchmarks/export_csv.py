@@ -1,7 +1,7 @@
 """Leadline export benchmark: the CSV export of a whole lead view, streamed.
 
-    python benchmarks/export.py --leads 1000000
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/leadline python benchmarks/export.py ...
+    python benchmarks/export_csv.py --leads 1000000
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/leadline python benchmarks/export_csv.py ...
 
 It requests /leads/export/ as a signed-in rep (All Leads by default, or the
 view and filters given with --query) through Django's test client and reads
