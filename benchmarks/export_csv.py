@@ -26,7 +26,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from benchmarks.run import bench_database_url, build_database, refuse_dev_database  # noqa: E402
+from benchmarks.run import open_bench_database  # noqa: E402
 
 EVERY = 100_000
 
@@ -45,16 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", help="Bench database (default: as benchmarks/run.py).")
     args = parser.parse_args(argv)
 
-    url = args.database_url or bench_database_url(os.environ.get("DATABASE_URL", ""), args.leads)
-    refuse_dev_database(url)
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "benchmarks.settings"}
-    os.environ.update(env)
-    print(f"Bench database: {url}", flush=True)
-    build_database(url, args.leads, env)
-
-    import django
-
-    django.setup()
+    open_bench_database(args.leads, args.database_url)
     return run(args)
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import os
 import random
 import resource
 import statistics
@@ -34,7 +33,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from benchmarks.run import bench_database_url, build_database, refuse_dev_database  # noqa: E402
+from benchmarks.run import open_bench_database  # noqa: E402
 
 HEADER = [
     "First Name",
@@ -63,16 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="Keep the imported leads.")
     args = parser.parse_args(argv)
 
-    url = args.database_url or bench_database_url(os.environ.get("DATABASE_URL", ""), args.leads)
-    refuse_dev_database(url)
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "benchmarks.settings"}
-    os.environ.update(env)
-    print(f"Bench database: {url}", flush=True)
-    build_database(url, args.leads, env)
-
-    import django
-
-    django.setup()
+    open_bench_database(args.leads, args.database_url)
     from django.conf import settings
 
     settings.IMPORT_BATCH_SIZE = args.batch

@@ -78,17 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="Where to write the results.")
     args = parser.parse_args(argv)
 
-    url = args.database_url or bench_database_url(os.environ.get("DATABASE_URL", ""), args.leads)
-    refuse_dev_database(url)
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "benchmarks.settings"}
-    os.environ.update(env)
-    print(f"Bench database: {url}", flush=True)
-    build_database(url, args.leads, env)
-
-    sys.path.insert(0, str(BASE_DIR))
-    import django
-
-    django.setup()
+    open_bench_database(args.leads, args.database_url)
     results, info = run_cases(args)
     print_table(results, info)
     target = args.json or RESULTS_DIR / f"{info['vendor']}-{args.leads}.json"
@@ -101,6 +91,24 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # --- The bench database ------------------------------------------------------------------------
+
+
+def open_bench_database(leads: int, database_url: str | None = None) -> str:
+    """Point Django at the bench database (`database_url`, or the one for `leads`),
+    build it if needed, and set Django up. Every benchmark script starts here."""
+    url = database_url or bench_database_url(os.environ.get("DATABASE_URL", ""), leads)
+    refuse_dev_database(url)
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "benchmarks.settings"}
+    os.environ.update(env)
+    print(f"Bench database: {url}", flush=True)
+    build_database(url, leads, env)
+
+    if str(BASE_DIR) not in sys.path:
+        sys.path.insert(0, str(BASE_DIR))
+    import django
+
+    django.setup()
+    return url
 
 
 def bench_database_url(dev_url: str, leads: int) -> str:

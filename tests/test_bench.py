@@ -13,25 +13,29 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-def test_bench_script_runs_at_a_tiny_size(tmp_path):
-    report = tmp_path / "bench.json"
+def bench(script: str, *args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    """Run benchmarks/<script> as `make bench` would, in a child process."""
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(BASE_DIR / "benchmarks" / "run.py"),
-            "--leads=200",
-            "--repeat=2",
-            "--warmup=1",
-            "--bulk=10",
-            f"--database-url=sqlite:///{tmp_path / 'bench.sqlite3'}",
-            f"--json={report}",
-        ],
+    return subprocess.run(
+        [sys.executable, str(BASE_DIR / "benchmarks" / script), *args],
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         cwd=BASE_DIR,
+    )
+
+
+def test_bench_script_runs_at_a_tiny_size(tmp_path):
+    report = tmp_path / "bench.json"
+    done = bench(
+        "run.py",
+        "--leads=200",
+        "--repeat=2",
+        "--warmup=1",
+        "--bulk=10",
+        f"--database-url=sqlite:///{tmp_path / 'bench.sqlite3'}",
+        f"--json={report}",
     )
 
     assert done.returncode == 0, done.stdout + done.stderr
@@ -63,34 +67,16 @@ def test_bench_script_runs_at_a_tiny_size(tmp_path):
 
 
 def test_bench_refuses_the_development_database():
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(BASE_DIR / "benchmarks" / "run.py"),
-            f"--database-url=sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=BASE_DIR,
-    )
+    done = bench("run.py", f"--database-url=sqlite:///{BASE_DIR / 'db.sqlite3'}", timeout=60)
 
     assert done.returncode != 0
     assert "Refusing" in done.stderr
 
 
 def test_import_bench_runs_at_a_tiny_size_and_leaves_the_database_as_it_was(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    command = [
-        sys.executable,
-        str(BASE_DIR / "benchmarks" / "import_csv.py"),
-        "--rows=600",
-        "--leads=200",
-        "--batch=250",
-        f"--database-url=sqlite:///{tmp_path / 'bench.sqlite3'}",
-    ]
+    database = f"--database-url=sqlite:///{tmp_path / 'bench.sqlite3'}"
     runs = [
-        subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, cwd=BASE_DIR)
+        bench("import_csv.py", "--rows=600", "--leads=200", "--batch=250", database)
         for _ in range(2)
     ]
 
@@ -105,20 +91,7 @@ def test_import_bench_runs_at_a_tiny_size_and_leaves_the_database_as_it_was(tmp_
 
 
 def test_export_bench_counts_every_row_of_the_view(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(BASE_DIR / "benchmarks" / "export_csv.py"),
-            "--leads=200",
-            f"--database-url=sqlite:///{tmp_path / 'bench.sqlite3'}",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=BASE_DIR,
-    )
+    done = bench("export_csv.py", "--leads=200", f"--database-url=sqlite:///{tmp_path / 'b.db'}")
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Exporting ?view=all (200 of 200 leads)" in done.stdout
