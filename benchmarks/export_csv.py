@@ -81,8 +81,9 @@ def run(args) -> int:
         size += len(piece)
         lines += 1
         if lines - 1 >= next_report:
-            highest = max(highest, rss_mb())
-            print(f"  {lines - 1:>9,} rows: {rss_mb():.0f} MB", flush=True)
+            now = rss_mb()
+            highest = max(highest, now)
+            print(f"  {lines - 1:>9,} rows: {now:.0f} MB", flush=True)
             next_report += EVERY
     elapsed = time.perf_counter() - started
     rows = lines - 1  # the header line

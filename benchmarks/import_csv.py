@@ -183,10 +183,9 @@ def cleanup(job, last_pk: int) -> None:
 
     history = Lead.history.model
     with transaction.atomic(), connection.cursor() as cursor:
-        for model, column in ((history, "id"), (Lead, "id")):
+        for model in (history, Lead):  # the history table's "id" is the lead's
             table = connection.ops.quote_name(model._meta.db_table)
-            column = connection.ops.quote_name(column)
-            cursor.execute(f"DELETE FROM {table} WHERE {column} > %s", [last_pk])
+            cursor.execute(f'DELETE FROM {table} WHERE "id" > %s', [last_pk])
         job.file.delete(save=False)
         job.delete()
 

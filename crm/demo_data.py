@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Account, Contact, Industry
 from activities.models import Activity, Connection, Note
+from crm.text import email_key, phone_key
 from leads import services as lead_services
 from leads.models import Lead, LeadSource, PurchaseProcess, PurchaseTimeframe, Rating
 from opportunities import services as opp_services
@@ -617,7 +618,7 @@ def generated_lead_rows(
         created_db = to_db(created)
         closed_db = to_db(closed)
         email = f"{first[1]}.{last[1]}{n}@example.com"
-        phone = f"{n % 10_000_000:07d}"
+        phone = f"+1 555 {n % 10_000_000:07d}"
         rows.append(
             (
                 topic,
@@ -626,9 +627,9 @@ def generated_lead_rows(
                 f"{words[0]} {words[1]} {words[2]}",
                 title,
                 email,
-                email.casefold(),  # crm.text.email_key, phone_key
-                f"+1 555 {phone}",
-                f"1555{phone}",
+                email_key(email),  # the keys and days Lead.set_derived_fields() derives
+                phone,
+                phone_key(phone),
                 source,
                 rating,
                 industry,
@@ -641,8 +642,7 @@ def generated_lead_rows(
                 closed_db or created_db,
                 closed_db if state[0] == "qualified" else None,
                 closed_db if state[0] == "disqualified" else None,
-                # Lead.save()'s derived days_to_qualify.
-                (closed - created).total_seconds() / 86400 if state[0] == "qualified" else None,
+                Lead.days_between(created, closed) if state[0] == "qualified" else None,
             )
         )
     return rows

@@ -273,7 +273,7 @@ def _build_lead(fields: dict[str, Any], context: _BatchContext) -> Lead:
     )
     if not (lead.first_name.strip() or lead.last_name.strip() or lead.company_name.strip()):
         raise ValidationError(PERSON_OR_COMPANY.violation_error_message)
-    lead.set_duplicate_keys()  # bulk_create does not call save()
+    lead.set_derived_fields()  # bulk_create does not call save()
     if owner is not None:
         ensure_can_assign(context.user, owner, None, "a lead")
         lead.owner = owner

@@ -103,7 +103,7 @@ class Lead(models.Model):
     mobile_phone = models.CharField(max_length=50, blank=True)
     email = models.EmailField(blank=True)
     # Derived keys for duplicate detection (crm.text; NULL when there is nothing to
-    # match on), kept by save() and set_duplicate_keys() for bulk inserts.
+    # match on), kept by save() and set_derived_fields() for bulk inserts.
     email_key = models.CharField(max_length=254, null=True, editable=False)
     business_phone_key = models.CharField(max_length=50, null=True, editable=False)
     mobile_phone_key = models.CharField(max_length=50, null=True, editable=False)
@@ -310,12 +310,7 @@ class Lead(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         self._refuse_edit_when_inactive()
-        self.set_duplicate_keys()
-        self.days_to_qualify = (
-            (self.qualified_at - self.created_at).total_seconds() / 86400
-            if self.qualified_at and self.created_at
-            else None
-        )
+        self.set_derived_fields()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
             kwargs["update_fields"] = {
@@ -336,11 +331,19 @@ class Lead(models.Model):
         "qualified_at": "days_to_qualify",
     }
 
-    def set_duplicate_keys(self) -> None:
-        """Derive the duplicate keys (done by save(); bulk inserts call it)."""
+    def set_derived_fields(self) -> None:
+        """Derive the DERIVED_FIELDS (done by save(); bulk inserts call it)."""
         self.email_key = email_key(self.email) or None
         self.business_phone_key = phone_key(self.business_phone) or None
         self.mobile_phone_key = phone_key(self.mobile_phone) or None
+        self.days_to_qualify = self.days_between(self.created_at, self.qualified_at)
+
+    @staticmethod
+    def days_between(created_at, qualified_at) -> float | None:
+        """days_to_qualify: the days (with fractions) from creation to qualification."""
+        if not (created_at and qualified_at):
+            return None
+        return (qualified_at - created_at).total_seconds() / 86400
 
     def _refuse_edit_when_inactive(self) -> None:
         loaded = getattr(self, "_loaded", None)
