@@ -107,6 +107,18 @@ def test_production_settings_pass_the_deployment_checklist():
     assert "no issues" in result.stdout
 
 
+@pytest.mark.parametrize("on_sqlite", [True, False])
+def test_the_system_checks_raise_no_warning(on_sqlite, tmp_path):
+    """`make run` and migrate, which also run the database checks, start without
+    warnings, on SQLite and on the database the suite runs on."""
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'check.sqlite3'}"} if on_sqlite else {}
+    command = ["manage.py", "check", "--database", "default", "--fail-level", "WARNING"]
+    result = run_python(command, **env)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout, result.stdout + result.stderr
+
+
 # Roles ----------------------------------------------------------------------------
 
 
