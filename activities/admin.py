@@ -6,7 +6,9 @@ here they are view-only, and deleting removes attachment files after commit."""
 from django.contrib import admin
 from django.utils.html import format_html
 
-from .files import attachment_files, delete_files_on_commit
+from crm.storage import delete_files_on_commit
+
+from .files import attachment_files
 from .models import Activity, Connection, Note
 
 REGARDING = ("lead", "account", "contact", "opportunity")

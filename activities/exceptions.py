@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import ValidationError
+
 if TYPE_CHECKING:
     from accounts.models import Contact
 
@@ -38,3 +40,17 @@ class DuplicateContacts(TimelineError):
     def __init__(self, message: str | None = None, *, contacts: Sequence[Contact] = ()):
         super().__init__(message)
         self.contacts = list(contacts)
+
+
+class AttachmentNotStored(ValidationError):
+    """The attachment could not be written to storage (full or unavailable).
+    Nothing was saved, no partial file remains; the form keeps the note's text."""
+
+    message_text = (
+        "The file could not be stored: the server's file storage is full or unavailable. "
+        "The note was not saved; its text is kept here. Save again without the file to add "
+        "the note now, or try the file again later."
+    )
+
+    def __init__(self) -> None:
+        super().__init__({"attachment": self.message_text})

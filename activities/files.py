@@ -2,36 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable
-
-from django.core.files.storage import default_storage
-from django.db import transaction
 from django.db.models import Model
 
+from crm.storage import delete_files_on_commit
+
 from .models import Note
-
-logger = logging.getLogger(__name__)
-
-
-def delete_files_on_commit(names: Iterable[str]) -> None:
-    """Delete stored files once the current transaction commits (never on rollback)."""
-    names = [n for n in names if n]
-    if not names:
-        return
-
-    def remove() -> None:
-        # The rows are gone and the user was told so: a file that cannot be
-        # removed now is logged and left for `manage.py prune_attachments`.
-        for name in names:
-            try:
-                default_storage.delete(name)
-            except OSError:
-                logger.exception(
-                    "Could not delete attachment file %s; prune_attachments will", name
-                )
-
-    transaction.on_commit(remove)
 
 
 def attachment_files(**regarding: Model) -> list[str]:

@@ -32,10 +32,12 @@ from django.utils.text import get_valid_filename
 from accounts.models import Contact
 from accounts.selectors import duplicate_contacts
 from accounts.services import create_contact
+from crm.filetypes import normalise_extension
+from crm.models import OrganizationSettings
 from crm.permissions import can_change, ensure_can_assign, ensure_can_change, is_manager
+from crm.storage import FileStorageError, delete_files_on_commit, save_file
 
-from .exceptions import ActivityNotOpen, DuplicateContacts, RecordReadOnly
-from .files import delete_files_on_commit
+from .exceptions import ActivityNotOpen, AttachmentNotStored, DuplicateContacts, RecordReadOnly
 from .models import REGARDING_FIELDS, Activity, Connection, Note
 
 # --- Regarding records ---------------------------------------------------------------------
@@ -135,11 +137,19 @@ def _clean_attachment_name(raw: str) -> str:
         stem = "attachment"
     # Leave room for the storage folder within the 255-character column.
     safe = f"{stem[:120]}.{ext[:20]}" if ext else stem[:120]
-    if ext in settings.NOTE_ATTACHMENT_BLOCKED_EXTENSIONS:
+    if is_blocked_type(safe):
         raise ValidationError(
             {"attachment": f"Files of type .{ext} cannot be attached (they could run as programs)."}
         )
     return safe
+
+
+def is_blocked_type(file_name: str) -> bool:
+    """Whether the organisation blocks files of this name's type (Admin >
+    Organisation settings > blocked file extensions): refused on upload and,
+    as in Dynamics 365, on download when the list grew since."""
+    ext = os.path.splitext(file_name.rstrip(". "))[1]
+    return bool(ext) and normalise_extension(ext) in OrganizationSettings.load().blocked_extensions()
 
 
 def clean_attachment(upload: File) -> tuple[str, int]:
@@ -163,9 +173,13 @@ def clean_attachment(upload: File) -> tuple[str, int]:
 def _store_attachment(note: Note, upload: File, name: str, size: int) -> None:
     note.attachment_name = name
     note.attachment_size = size
-    # FieldFile.save writes through the storage API (under MEDIA_ROOT) and
-    # returns the name it chose; save=False because the caller saves the row.
-    note.attachment.save(name, upload, save=False)
+    # Written through the storage API (under MEDIA_ROOT), which picks the
+    # stored name; the caller saves the row. A full or failing volume leaves
+    # no file behind (crm.storage) and refuses the note with AttachmentNotStored.
+    try:
+        save_file(note.attachment, name, upload)
+    except FileStorageError:
+        raise AttachmentNotStored() from None
 
 
 def _save_with_file(note: Note, upload: File | None, checked: tuple[str, int] | None) -> None:

@@ -171,6 +171,11 @@ def note_attachment(request: HttpRequest, pk: int) -> FileResponse:
     ensure_can_view(request.user, note.regarding)
     if not note.attachment:
         raise Http404("This note has no attachment.")
+    if services.is_blocked_type(note.attachment_name or note.attachment.name):
+        raise PermissionDenied(
+            "Files of this type are blocked by the organisation's settings; "
+            "an administrator can allow the type again."
+        )
     try:
         handle = note.attachment.open("rb")
     except FileNotFoundError:

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
 
+from .filetypes import DEFAULT_BLOCKED_TEXT, parse_extensions
+
 
 class Currency(models.Model):
     code = models.CharField("ISO 4217 code", max_length=3, unique=True)
@@ -46,6 +48,14 @@ class OrganizationSettings(models.Model):
         related_name="+",
         help_text="Gets a lead created without an owner when no routing rule matches.",
     )
+    blocked_attachment_extensions = models.TextField(
+        "Blocked file extensions for attachments",
+        default=DEFAULT_BLOCKED_TEXT,
+        blank=True,
+        help_text="Files of these types cannot be attached to notes or downloaded. Separate "
+        "them with semicolons, as in Dynamics 365. The default is Microsoft's list for "
+        "Dynamics 365 with web pages, macro-enabled Office files, disk images and scripts added.",
+    )
 
     class Meta:
         verbose_name = "organisation settings"
@@ -53,6 +63,9 @@ class OrganizationSettings(models.Model):
 
     def __str__(self) -> str:
         return "Organisation settings"
+
+    def blocked_extensions(self) -> frozenset[str]:
+        return parse_extensions(self.blocked_attachment_extensions)
 
     def save(self, *args, **kwargs) -> None:
         self.pk = self.SINGLETON_PK

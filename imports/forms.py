@@ -3,11 +3,13 @@ from __future__ import annotations
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.utils.text import Truncator
 
 from . import services
 from .models import ImportJob
 
 NOT_IMPORTED = ""
+HEADER_LABEL_CHARS = 40
 
 
 class UploadForm(forms.Form):
@@ -54,8 +56,11 @@ class MappingForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.job = job
         self.lead_fields = fields
+        # Every lead field lists every column: short labels keep the page small
+        # (at most IMPORT_MAX_COLUMNS columns reach this form).
         columns = [(NOT_IMPORTED, "— not imported —")] + [
-            (str(i), header or f"Column {i + 1}") for i, header in enumerate(job.headers)
+            (str(i), Truncator(header).chars(HEADER_LABEL_CHARS) or f"Column {i + 1}")
+            for i, header in enumerate(job.headers)
         ]
         mapped = {}
         for name in fields:

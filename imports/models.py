@@ -1,23 +1,42 @@
 from __future__ import annotations
 
+import uuid
+from pathlib import PurePosixPath
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
 
+def upload_path(job: ImportJob, filename: str) -> str:
+    # A random folder per upload: names never collide, so a failed write can
+    # remove what it left without touching another upload (crm.storage).
+    return str(PurePosixPath("imports", uuid.uuid4().hex, filename))
+
+
 class ImportJob(models.Model):
-    """One uploaded CSV file of leads, from mapping its columns to the summary."""
+    """One uploaded CSV file of leads, from mapping its columns to the summary.
+
+    The uploaded file is kept only while the job needs it: it is deleted when
+    the job ends (done or stopped) and, for a job nobody finishes, by
+    `manage.py prune_attachments` after IMPORT_UNFINISHED_RETENTION.
+    """
 
     class Status(models.TextChoices):
         MAPPING = "mapping", "Mapping columns"
         RUNNING = "running", "Importing"
         DONE = "done", "Done"
+        STOPPED = "stopped", "Stopped"
+        ABANDONED = "abandoned", "Abandoned"
+
+    ENDED = (Status.DONE, Status.STOPPED, Status.ABANDONED)
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
     )
-    file = models.FileField(upload_to="imports/")
+    # Empty once the job has ended and the file is deleted.
+    file = models.FileField(upload_to=upload_path, max_length=255, blank=True)
     file_name = models.CharField(max_length=255)
     encoding = models.CharField(max_length=20)
     delimiter = models.CharField(max_length=1)
@@ -38,6 +57,8 @@ class ImportJob(models.Model):
     failed = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Why a stopped or abandoned job ended early, for its owner.
+    error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -47,6 +68,16 @@ class ImportJob(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("imports:progress", args=[self.pk])
+
+    @property
+    def has_ended(self) -> bool:
+        return self.status in self.ENDED
+
+    @property
+    def mapped_columns(self) -> list[int]:
+        """The indexes of the columns the mapping reads, in the file's order: the
+        only values of a row that are kept when it is not imported."""
+        return sorted(set(self.mapping.values()))
 
 
 class ImportProblem(models.Model):
@@ -60,6 +91,8 @@ class ImportProblem(models.Model):
     line = models.PositiveIntegerField()
     kind = models.CharField(max_length=10, choices=Kind.choices)
     reason = models.TextField()
+    # The row's values in the mapped columns only (ImportJob.mapped_columns):
+    # columns nobody chose to import are never stored.
     values = models.JSONField(default=list)
 
     class Meta:

@@ -106,11 +106,9 @@ def sniff_delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
-def rows(text: str, delimiter: str, *, start: int = 0, line: int = 1) -> Iterator[Row]:
-    """The data rows after the header, each with the line it starts on and the
-    offset in `text` just after it, where a later read may resume (`start`,
-    with the `line` found there). Blank lines are left out. Raises FileProblem
-    on a broken quote."""
+def _records(text: str, delimiter: str, *, start: int, line: int) -> Iterator[Row]:
+    """Every record from `start` (the header too when start is 0), blank ones
+    included, each with the line it starts on and the offset after it."""
     buffer = io.StringIO(text, newline="")
     buffer.seek(start)
     reader = csv.reader(buffer, delimiter=delimiter, strict=True)
@@ -118,25 +116,65 @@ def rows(text: str, delimiter: str, *, start: int = 0, line: int = 1) -> Iterato
     try:
         for values in reader:
             row_line, next_line = next_line, line + reader.line_num
-            if row_line == 1:
-                continue  # the header
-            if any(v.strip() for v in values):
-                yield Row(line=row_line, values=values, end=buffer.tell(), next_line=next_line)
+            yield Row(line=row_line, values=values, end=buffer.tell(), next_line=next_line)
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise FileProblem(
+                f"Line {next_line} has a value over {csv.field_size_limit():,} characters "
+                "long; no field of a lead holds that much. Check the file's quotes."
+            ) from None
         raise FileProblem(f"Line {next_line} cannot be read: {exc}.") from None
 
 
-def parse(raw: bytes) -> ParsedFile:
-    """Check a whole uploaded file; FileProblem says what is wrong with it."""
+def rows(text: str, delimiter: str, *, start: int = 0, line: int = 1) -> Iterator[Row]:
+    """The data rows after the header, each with the line it starts on and the
+    offset in `text` just after it, where a later read may resume (`start`,
+    with the `line` found there). Blank lines are left out. Raises FileProblem
+    on a broken quote."""
+    for row in _records(text, delimiter, start=start, line=line):
+        if row.line != 1 and any(v.strip() for v in row.values):
+            yield row
+
+
+def parse(raw: bytes, *, max_columns: int, max_line_chars: int) -> ParsedFile:
+    """Check a whole uploaded file; FileProblem says what is wrong with it.
+
+    Besides the encoding and the quoting, the file's shape is bounded: at most
+    `max_columns` columns on any line and `max_line_chars` characters in any
+    row, so that no page or batch built from it can grow without limit.
+    """
     if not raw.strip():
         raise FileProblem("The file is empty.")
     text, encoding = decode(raw)
     delimiter = sniff_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    headers = [h.strip() for h in next(reader, [])]
-    if not any(headers):
-        raise FileProblem("The first line should name the columns, but it is empty.")
-    count = sum(1 for _ in rows(text, delimiter))
+    headers: list[str] | None = None
+    count, start = 0, 0
+    for record in _records(text, delimiter, start=0, line=1):
+        if len(record.values) > max_columns:
+            what = "The first line (the column names)" if headers is None else f"Line {record.line}"
+            raise FileProblem(
+                f"{what} has {len(record.values):,} columns; at most {max_columns:,} can be "
+                "imported. Remove the columns you do not need and upload the file again."
+            )
+        if record.end - start > max_line_chars:
+            raise FileProblem(
+                f"Line {record.line} is {record.end - start:,} characters long; a row may be "
+                f"at most {max_line_chars:,}. Check the file's quotes, or shorten that row."
+            )
+        start = record.end
+        if headers is None:
+            headers = [h.strip() for h in record.values]
+            if not any(headers):
+                raise FileProblem("The first line should name the columns, but it is empty.")
+            if any("\x00" in h for h in headers):
+                raise FileProblem(
+                    "The first line (the column names) contains a NUL character (a zero "
+                    "byte), which cannot be stored. Save the file again as CSV and upload that."
+                )
+        elif any(v.strip() for v in record.values):
+            count += 1
+    if headers is None:
+        raise FileProblem("The file is empty.")
     if not count:
         raise FileProblem("The file has a header line but no rows of leads.")
     return ParsedFile(

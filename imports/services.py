@@ -13,8 +13,11 @@ one, so the database constraints stay the last word.
 from __future__ import annotations
 
 import functools
+import logging
 import re
+import unicodedata
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from itertools import islice
 from typing import Any
@@ -24,7 +27,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.core.files.storage import default_storage
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -34,17 +38,35 @@ from crm import process
 from crm.history import record_created
 from crm.models import Currency
 from crm.permissions import ensure_can_assign, is_manager
+from crm.storage import FileStorageError, delete_files_on_commit, save_file
 from crm.text import email_key, phone_key
 from leads import services as lead_services
+from leads.exceptions import LeadError
 from leads.models import Lead, RoutingRule
 
 from . import parsing
 from .models import ImportJob, ImportProblem
 
-# Settings: IMPORT_MAX_BYTES (default 20 MB; the upload page states it) and
-# IMPORT_BATCH_SIZE (rows imported per request of the progress page).
-IMPORT_MAX_BYTES = getattr(settings, "IMPORT_MAX_BYTES", 20 * 1024 * 1024)
-IMPORT_BATCH_SIZE = getattr(settings, "IMPORT_BATCH_SIZE", 2_000)
+logger = logging.getLogger(__name__)
+
+# Settings (each read when used, so tests and deployments may change them):
+# IMPORT_MAX_BYTES      largest file taken (default 20 MB; the upload page states it)
+# IMPORT_MAX_COLUMNS    most columns on any line (default 200)
+# IMPORT_MAX_LINE_CHARS longest row in characters (default 100,000)
+# IMPORT_BATCH_SIZE     rows imported per request of the progress page (default 2,000)
+# IMPORT_UNFINISHED_RETENTION  how long the file of a job nobody finishes is kept
+#                       before `manage.py prune_attachments` abandons it (default 7 days)
+IMPORT_MAX_BYTES = 20 * 1024 * 1024
+IMPORT_MAX_COLUMNS = 200
+IMPORT_MAX_LINE_CHARS = 100_000
+IMPORT_BATCH_SIZE = 2_000
+IMPORT_UNFINISHED_RETENTION = timedelta(days=7)
+
+# What the database cannot store, said once for the row that carries it.
+NUL_IN_ROW = (
+    "This row contains a NUL character (a zero byte), which cannot be stored; "
+    "remove it and import the row again."
+)
 
 # The lead fields a file may fill, in the order the mapping form shows them.
 IMPORT_FIELDS = [
@@ -89,6 +111,31 @@ def max_bytes() -> int:
     return getattr(settings, "IMPORT_MAX_BYTES", IMPORT_MAX_BYTES)
 
 
+def max_columns() -> int:
+    return getattr(settings, "IMPORT_MAX_COLUMNS", IMPORT_MAX_COLUMNS)
+
+
+def max_line_chars() -> int:
+    return getattr(settings, "IMPORT_MAX_LINE_CHARS", IMPORT_MAX_LINE_CHARS)
+
+
+def unfinished_retention() -> timedelta:
+    return getattr(settings, "IMPORT_UNFINISHED_RETENTION", IMPORT_UNFINISHED_RETENTION)
+
+
+def can_access(user: AbstractBaseUser, job: ImportJob) -> bool:
+    """An import (its mapping, progress and rows not imported, which hold the
+    file's personal data) is for the person who uploaded it and for managers."""
+    return job.created_by_id == user.pk or is_manager(user)
+
+
+def ensure_can_access(user: AbstractBaseUser, job: ImportJob) -> None:
+    if not can_access(user, job):
+        raise PermissionDenied(
+            "Only the person who uploaded this file or a sales manager can see this import."
+        )
+
+
 def field_label(name: str) -> str:
     if name == "owner":
         return "Owner"
@@ -102,26 +149,45 @@ def fields_for(user: AbstractBaseUser) -> list[str]:
 
 def start_import(*, user: AbstractBaseUser, name: str, raw: bytes) -> ImportJob:
     """Check an uploaded file and keep it, with its columns auto-mapped.
-    Raises parsing.FileProblem when the file cannot be imported."""
+
+    Raises parsing.FileProblem when the file cannot be imported, or cannot be
+    stored; either way no job and no file remain.
+    """
     if len(raw) > max_bytes():
         raise parsing.FileProblem(
             f"The file is {len(raw) / 1_048_576:.1f} MB; the limit is "
             f"{max_bytes() / 1_048_576:.0f} MB. Split it into smaller files."
         )
-    parsed = parsing.parse(raw)
+    parsed = parsing.parse(raw, max_columns=max_columns(), max_line_chars=max_line_chars())
     job = ImportJob(
         created_by=user,
-        file_name=name[:255],
+        file_name=_display_name(name),
         encoding=parsed.encoding,
         delimiter=parsed.delimiter,
         headers=parsed.headers,
         mapping=parsing.auto_mapping(parsed.headers, fields_for(user)),
         total_rows=parsed.row_count,
     )
-    # Stored as UTF-8 whatever it came in, so the batches need not guess again.
-    job.file.save("leads.csv", ContentFile(parsed.text.encode()), save=False)
-    job.save()
+    try:
+        with transaction.atomic():
+            # Stored as UTF-8 whatever it came in, so the batches need not guess again.
+            save_file(job.file, "leads.csv", ContentFile(parsed.text.encode()))
+            job.save()
+    except FileStorageError as exc:
+        raise parsing.FileProblem(exc.message) from None
+    except BaseException:
+        # The row was not saved: its file must not outlive it.
+        if job.file.name:
+            default_storage.delete(job.file.name)
+        raise
     return job
+
+
+def _display_name(name: str) -> str:
+    """The uploaded file's name as shown: control characters (a NUL the
+    database could not store among them) removed, at most 255 characters."""
+    shown = "".join(c for c in name if unicodedata.category(c) != "Cc").strip()
+    return shown[:255] or "leads.csv"
 
 
 def preview(job: ImportJob, count: int = 5) -> list[parsing.Row]:
@@ -165,12 +231,32 @@ def set_mapping(
     return job
 
 
-@transaction.atomic
 def import_next_batch(*, job: ImportJob, user: AbstractBaseUser) -> ImportJob:
     """Import the next IMPORT_BATCH_SIZE rows of a running job; mark it done after the last.
 
-    The job row is locked, so two requests never import the same batch.
+    The job row is locked, so two requests never import the same batch. A row
+    the database refuses fails alone (its line and reason among the rows not
+    imported). A busy or unreachable database raises OperationalError and
+    changes nothing: the batch is tried again by the next request. Anything
+    else that stops a batch ends the job as Stopped with every row not yet
+    imported listed, so the job always finishes and no row is lost.
     """
+    try:
+        return _import_next_batch(job=job, user=user)
+    except (PermissionDenied, OperationalError, InterfaceError):
+        raise
+    except parsing.FileProblem as exc:
+        return _stop(job, f"The import stopped: {exc}")
+    except OSError:
+        logger.exception("Import %s: the stored file cannot be read", job.pk)
+        return _stop(job, "The import stopped: its uploaded file could not be read.")
+    except Exception:
+        logger.exception("Import %s stopped by an unexpected error", job.pk)
+        return _stop(job, "The import stopped because of an unexpected error.")
+
+
+@transaction.atomic
+def _import_next_batch(*, job: ImportJob, user: AbstractBaseUser) -> ImportJob:
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
     _ensure_can_run(user, job)
     if job.status != ImportJob.Status.RUNNING:
@@ -209,14 +295,12 @@ def import_next_batch(*, job: ImportJob, user: AbstractBaseUser) -> ImportJob:
             except PermissionDenied as exc:
                 kind, reason = ImportProblem.Kind.FAILED, str(exc)
         if kind:
-            problems.append(
-                ImportProblem(job=job, line=row.line, kind=kind, reason=reason, values=row.values)
-            )
+            problems.append(_problem(job, row, kind, reason))
     try:
         with transaction.atomic():
             Lead.objects.bulk_create(leads, batch_size=500)
             record_created(Lead, [lead.pk for lead in leads], job.created_by)
-    except IntegrityError:
+    except (IntegrityError, DataError, ValueError):
         # The database refused a row that the checks above let through: let
         # create_lead take the rows one at a time and say which.
         problems += _create_one_by_one(job, sources)
@@ -227,10 +311,57 @@ def import_next_batch(*, job: ImportJob, user: AbstractBaseUser) -> ImportJob:
     job.imported += len(batch) - len(problems)
     job.rows_done += len(batch)
     if len(batch) < _batch_size() or job.rows_done >= job.total_rows:
-        job.status = ImportJob.Status.DONE
-        job.finished_at = timezone.now()
+        _end(job, ImportJob.Status.DONE)
     job.save()
     return job
+
+
+def _end(job: ImportJob, status: str, error: str = "") -> None:
+    """Mark the (locked) job ended and delete its file once that commits."""
+    delete_files_on_commit([job.file.name])
+    job.file = ""
+    job.status = status
+    job.error = error
+    job.finished_at = timezone.now()
+
+
+@transaction.atomic
+def _stop(job: ImportJob, reason: str) -> ImportJob:
+    """End a running job early: every row not yet read is listed among the rows
+    not imported (with `reason`), so the user can import them again."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status != ImportJob.Status.RUNNING:
+        return job
+    left = 0
+    try:
+        text = _text(job)
+        problems = (
+            _problem(job, row, ImportProblem.Kind.FAILED, f"Not imported: {reason}")
+            for row in parsing.rows(text, job.delimiter, start=job.next_offset, line=job.next_line)
+        )
+        while chunk := list(islice(problems, 2_000)):
+            ImportProblem.objects.bulk_create(chunk)
+            left += len(chunk)
+    except (OSError, ValueError, parsing.FileProblem):
+        # The file itself is gone or unreadable: what is left cannot be listed.
+        reason += " The rest of the file could not be read; import it again."
+    job.failed += left
+    job.rows_done += left
+    _end(job, ImportJob.Status.STOPPED, reason)
+    job.save()
+    return job
+
+
+def _problem(job: ImportJob, row: parsing.Row, kind: str, reason: str) -> ImportProblem:
+    """A row not imported, with only its mapped columns' values, and no character
+    the database cannot store (a NUL is kept visible as U+FFFD)."""
+    values = [
+        row.values[i].replace("\x00", "\ufffd") if i < len(row.values) else ""
+        for i in job.mapped_columns
+    ]
+    return ImportProblem(
+        job=job, line=row.line, kind=kind, reason=reason.replace("\x00", "\ufffd"), values=values
+    )
 
 
 @dataclass
@@ -289,21 +420,19 @@ def _build_lead(fields: dict[str, Any], context: _BatchContext) -> Lead:
 
 
 def _create_one_by_one(job: ImportJob, sources) -> list[ImportProblem]:
+    """Each row through create_lead, in its own savepoint: a row the database
+    refuses fails alone and the others are imported."""
     problems = []
     for row, fields in sources:
         try:
             lead_services.create_lead(user=job.created_by, **fields)
-        except (ValidationError, PermissionDenied, IntegrityError) as exc:
-            reason = _describe(exc) if isinstance(exc, ValidationError) else str(exc)
-            problems.append(
-                ImportProblem(
-                    job=job,
-                    line=row.line,
-                    kind=ImportProblem.Kind.FAILED,
-                    reason=reason,
-                    values=row.values,
-                )
-            )
+        except ValidationError as exc:
+            problems.append(_problem(job, row, ImportProblem.Kind.FAILED, _describe(exc)))
+        except (PermissionDenied, LeadError) as exc:
+            problems.append(_problem(job, row, ImportProblem.Kind.FAILED, str(exc)))
+        except (IntegrityError, DataError, ValueError) as exc:
+            reason = f"The database refused this row: {str(exc).splitlines()[0][:300]}"
+            problems.append(_problem(job, row, ImportProblem.Kind.FAILED, reason))
     return problems
 
 
@@ -312,7 +441,7 @@ def _batch_size() -> int:
 
 
 def _ensure_can_run(user: AbstractBaseUser, job: ImportJob) -> None:
-    if job.created_by_id != user.pk and not is_manager(user):
+    if not can_access(user, job):
         raise PermissionDenied("Only the person who uploaded this file can import it.")
 
 
@@ -335,6 +464,8 @@ def _fields(job: ImportJob, row: parsing.Row, owners: dict[str, Any]) -> dict[st
     fields: dict[str, Any] = {}
     for field in job.mapping:
         value = _value(job, row, field)
+        if "\x00" in value:
+            raise RowProblem(NUL_IN_ROW)
         if field in BOOLEAN_FIELDS:
             if value.casefold() not in TRUE | FALSE:
                 raise RowProblem(f"{field_label(field)}: {value!r} is not yes or no.")
@@ -448,7 +579,54 @@ def _describe(exc: ValidationError) -> str:
 
 
 def failure_rows(job: ImportJob):
-    """The rows not imported, as the failures CSV lists them."""
-    yield ["Line", "Result", "Reason", *job.headers]
+    """The rows not imported, as the failures CSV lists them: line, result and
+    reason, then the mapped columns only (the values the import would have used)."""
+    columns = job.mapped_columns
+    yield ["Line", "Result", "Reason", *(job.headers[i] for i in columns)]
     for problem in job.problems.order_by("line").iterator(chunk_size=2_000):
         yield [problem.line, problem.get_kind_display(), problem.reason, *problem.values]
+
+
+def prune_imports(*, now=None) -> tuple[int, int]:
+    """Delete the uploaded files imports no longer need: an ended job's file (when
+    its deletion after the commit failed), and the file of a job nobody finished
+    within IMPORT_UNFINISHED_RETENTION, which is marked Abandoned with the rows
+    still unread listed as not imported. Returns (jobs abandoned, files of ended
+    jobs deleted)."""
+    now = now or timezone.now()
+    abandoned = deleted = 0
+    stale = ImportJob.objects.filter(
+        status__in=[ImportJob.Status.MAPPING, ImportJob.Status.RUNNING],
+        created_at__lt=now - unfinished_retention(),
+    )
+    for pk in stale.values_list("pk", flat=True):
+        if _abandon(pk):
+            abandoned += 1
+    for job in ImportJob.objects.filter(status__in=ImportJob.ENDED).exclude(file=""):
+        with transaction.atomic():
+            name = job.file.name
+            ImportJob.objects.filter(pk=job.pk).update(file="")
+            delete_files_on_commit([name])
+        deleted += 1
+    return abandoned, deleted
+
+
+@transaction.atomic
+def _abandon(pk: int) -> bool:
+    job = ImportJob.objects.select_for_update().get(pk=pk)
+    if job.has_ended:
+        return False
+    days = unfinished_retention().days
+    reason = f"Abandoned: nobody finished this import within {days} days, so its file was deleted."
+    if job.status == ImportJob.Status.RUNNING:
+        job = _stop(job, reason)
+        job.status = ImportJob.Status.ABANDONED
+    else:
+        _end(job, ImportJob.Status.ABANDONED, reason)
+    job.save()
+    return True
+
+
+def referenced_files() -> set[str]:
+    """The stored files import jobs still need (for prune_attachments' stray check)."""
+    return set(ImportJob.objects.exclude(file="").values_list("file", flat=True))

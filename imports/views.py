@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import csv
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from crm.permissions import is_manager
 from leads.csv_export import BOM, Echo, safe_cell
 
 from . import parsing, services
@@ -17,11 +16,10 @@ from .forms import MappingForm, UploadForm
 from .models import ImportJob
 
 
-def get_job_for_change(request, pk: int) -> ImportJob:
+def get_job(request, pk: int) -> ImportJob:
     """The job, if the user uploaded it or is a manager; 403 otherwise."""
     job = get_object_or_404(ImportJob, pk=pk)
-    if job.created_by_id != request.user.pk and not is_manager(request.user):
-        raise PermissionDenied("Only the person who uploaded this file can import it.")
+    services.ensure_can_access(request.user, job)
     return job
 
 
@@ -47,7 +45,7 @@ def upload(request):
 
 
 def mapping(request, pk: int):
-    job = get_job_for_change(request, pk)
+    job = get_job(request, pk)
     if job.status != ImportJob.Status.MAPPING:
         return redirect(job)
     form = MappingForm(request.POST or None, job=job, fields=services.fields_for(request.user))
@@ -72,7 +70,7 @@ def mapping(request, pk: int):
 
 
 def progress(request, pk: int):
-    job = get_object_or_404(ImportJob, pk=pk)
+    job = get_job(request, pk)
     return render(request, "imports/progress.html", {"job": job, "problems": _problems(job)})
 
 
@@ -80,14 +78,14 @@ def progress(request, pk: int):
 def run(request, pk: int):
     """Import the next batch. htmx posts here again and again until the job is done;
     without JavaScript, each press of Continue imports one batch."""
-    job = services.import_next_batch(job=get_job_for_change(request, pk), user=request.user)
+    job = services.import_next_batch(job=get_job(request, pk), user=request.user)
     if request.headers.get("HX-Request"):
         return render(request, "imports/_progress.html", {"job": job, "problems": _problems(job)})
     return redirect(job)
 
 
 def problems_csv(request, pk: int):
-    job = get_object_or_404(ImportJob, pk=pk)
+    job = get_job(request, pk)
     writer = csv.writer(Echo())
     lines = (writer.writerow([safe_cell(v) for v in row]) for row in services.failure_rows(job))
     response = StreamingHttpResponse(
@@ -99,4 +97,4 @@ def problems_csv(request, pk: int):
 
 
 def _problems(job: ImportJob):
-    return job.problems.all()[:20] if job.status == ImportJob.Status.DONE else []
+    return job.problems.all()[:20] if job.has_ended else []

@@ -41,6 +41,9 @@ pytestmark = pytest.mark.django_db
 READ, FORM, ACTION, FETCH = "read", "form", "action", "fetch"
 # managers: a page only sales managers (and superusers) read; a rep gets 403.
 MANAGERS = "managers"
+# owner: a page only its record's owner and managers read (another rep gets 403),
+# because it shows data of theirs no other rep may see (an import's file rows).
+OWNER = "owner"
 # Outside the app's own rules: the login pages and Django's admin (its own permissions).
 NOT_APP = {
     "login",
@@ -127,9 +130,9 @@ ENDPOINTS: dict[str, Endpoint] = {
     "activities:stakeholder_remove": Endpoint(ACTION, _pk("connection")),
     "imports:upload": Endpoint(FORM),
     "imports:mapping": Endpoint(FORM, lambda world: {"pk": _import_job(world).pk}),
-    "imports:progress": Endpoint(READ, lambda world: {"pk": _import_job(world).pk}),
+    "imports:progress": Endpoint(OWNER, lambda world: {"pk": _import_job(world).pk}),
     "imports:run": Endpoint(ACTION, lambda world: {"pk": _import_job(world).pk}),
-    "imports:problems": Endpoint(READ, lambda world: {"pk": _import_job(world).pk}),
+    "imports:problems": Endpoint(OWNER, lambda world: {"pk": _import_job(world).pk}),
 }
 WRITES = [name for name, e in ENDPOINTS.items() if e.kind in (FORM, ACTION)]
 RECORD_WRITES = [name for name in WRITES if ENDPOINTS[name].kwargs]
@@ -266,6 +269,16 @@ def test_only_managers_read_the_managers_pages(client, world, rep2, manager, nam
     assert client.get(url_of(name, world)).status_code == 403
     client.force_login(manager)
     assert client.get(url_of(name, world)).status_code == 200
+
+
+@pytest.mark.parametrize("name", [n for n, e in ENDPOINTS.items() if e.kind == OWNER])
+def test_only_the_owner_and_managers_read_the_owners_pages(client, world, rep2, manager, name):
+    url = url_of(name, world)
+    client.force_login(rep2)
+    assert client.get(url).status_code == 403
+    for reader in (world["owner"], manager):
+        client.force_login(reader)
+        assert client.get(url).status_code == 200
 
 
 def test_bulk_qualify_of_another_reps_leads_changes_nothing(client, world, rep2):

@@ -123,6 +123,12 @@ STATICFILES_DIRS += [
 
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 MEDIA_URL = "/media/"  # never served publicly: attachments go through a view
+STORAGES = {
+    # The file system under MEDIA_ROOT; a write that fails part way (a full disk)
+    # leaves no partial file (crm.storage.MediaStorage).
+    "default": {"BACKEND": "crm.storage.MediaStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 # Sign-in throttling (django-axes): five failed passwords for one user name from one
 # address lock that pair out for 15 minutes; other users and addresses are unaffected.
@@ -168,18 +174,8 @@ MESSAGE_TAGS = {40: "danger"}
 
 # Largest attachment a note may carry, in bytes.
 NOTE_ATTACHMENT_MAX_BYTES = int(os.environ.get("NOTE_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
-# File types a note may not carry: programs and scripts, and pages a browser
-# would run (after Dynamics 365's default blocked-extension list).
-# fmt: off
-NOTE_ATTACHMENT_BLOCKED_EXTENSIONS = frozenset({
-    "ade", "adp", "app", "appx", "asp", "aspx", "bas", "bat", "cer", "chm", "cmd", "com",
-    "cpl", "crt", "csh", "dll", "exe", "hlp", "hta", "htm", "html", "inf", "ins", "isp",
-    "jar", "js", "jse", "ksh", "lnk", "mad", "mht", "mhtml", "msc", "msh", "msi", "msp",
-    "mst", "php", "pif", "ps1", "psm1", "py", "pyc", "reg", "scf", "scr", "sct", "sh",
-    "shb", "shs", "svg", "svgz", "url", "vb", "vbe", "vbs", "ws", "wsc", "wsf", "wsh",
-    "xhtml", "xht",
-})
-# fmt: on
+# The file types a note may not carry are an organisation setting (Admin >
+# Organisation settings), defaulting to crm.filetypes.DEFAULT_BLOCKED_EXTENSIONS.
 
 LEADS_PER_PAGE = 50
 FORMS_URLFIELD_ASSUME_HTTPS = True

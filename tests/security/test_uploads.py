@@ -11,13 +11,17 @@ ends up on disk.
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import pytest
+from django.core.files.storage import FileSystemStorage
 from django.test import Client
 from django.urls import reverse
 
 from activities.models import Note
+from crm.filetypes import DEFAULT_BLOCKED_EXTENSIONS, DYNAMICS_DEFAULT
+from crm.models import OrganizationSettings
 from tests.factories import LeadFactory, NoteFactory
 
 from .hostile import counts, media_files
@@ -165,6 +169,97 @@ def test_file_type_is_taken_from_the_name_and_download_never_renders(as_rep, lea
     assert download["Content-Type"] == "application/octet-stream"
     assert download["Content-Disposition"].startswith("attachment;")
     assert download["X-Content-Type-Options"] == "nosniff"
+
+
+# Named in the hardening review: Dynamics 365's own defaults, and other risky types.
+NAMED_IN_REVIEW = [
+    "shtml", "shtm", "stm", "asmx", "ashx", "config", "class", "mdb", "tmp",
+    "docm", "xlsm", "iso", "settingcontent-ms",
+]  # fmt: skip
+
+
+def test_the_default_list_is_microsofts_with_the_risky_types_added():
+    assert set(DYNAMICS_DEFAULT) <= set(DEFAULT_BLOCKED_EXTENSIONS)
+    assert len(DYNAMICS_DEFAULT) == 96  # as Microsoft publishes it for Dataverse
+    assert set(NAMED_IN_REVIEW) <= set(DEFAULT_BLOCKED_EXTENSIONS)
+    assert OrganizationSettings.load().blocked_extensions() == set(DEFAULT_BLOCKED_EXTENSIONS)
+
+
+@pytest.mark.parametrize("ext", DEFAULT_BLOCKED_EXTENSIONS)
+def test_every_default_blocked_type_is_refused(as_rep, lead, media, ext):
+    before = counts()
+    for name in (f"file.{ext}", f"FILE.{ext.upper()}"):
+        response = post_file(as_rep, note_add_url(lead), name, b"MZ\x90\x00")
+        assert_refused(response, media, "cannot be attached", before)
+
+
+def test_an_admin_edits_the_blocked_list(as_rep, lead, media, org_settings):
+    org_settings.blocked_attachment_extensions = ".PDF; *.txt,\ncsv"
+    org_settings.save()
+    before = counts()
+    response = post_file(as_rep, note_add_url(lead), "quote.pdf")
+    assert_refused(response, media, "Files of type .pdf cannot be attached", before)
+    response = post_file(as_rep, note_add_url(lead), "tool.exe")
+    assert response.status_code == 302  # no longer on the list
+
+
+def test_a_type_blocked_after_upload_is_not_downloaded(as_rep, lead, media, org_settings):
+    post_file(as_rep, note_add_url(lead), "macro.pdf")
+    note = Note.objects.get()
+    assert as_rep.get(note.download_url).status_code == 200
+    org_settings.blocked_attachment_extensions += ";pdf"
+    org_settings.save()
+    assert as_rep.get(note.download_url).status_code == 403
+
+
+# --- A full or failing volume ---------------------------------------------------------------
+
+
+def fill_disk(monkeypatch) -> None:
+    """Storage writes the first chunk of a file, then fails as a full volume does."""
+    real = FileSystemStorage._save
+
+    def save(storage, name, content):
+        chunks = content.chunks
+
+        def failing_chunks(chunk_size=None):
+            yield next(iter(chunks()))
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        content.chunks = failing_chunks
+        return real(storage, name, content)
+
+    monkeypatch.setattr(FileSystemStorage, "_save", save)
+
+
+@pytest.fixture
+def full_disk(monkeypatch):
+    fill_disk(monkeypatch)
+
+
+def test_a_full_disk_refuses_the_file_keeps_the_text_and_leaves_no_file(
+    as_rep, lead, media, full_disk
+):
+    before = counts()
+    response = post_file(
+        as_rep, note_add_url(lead), "brief.pdf", b"x" * 200_000, text="Called, wants a quote"
+    )
+    assert_refused(response, media, "file storage is full or unavailable", before)
+    form = response.context["form"]
+    assert form["text"].value() == "Called, wants a quote"
+    assert "Called, wants a quote" in response.content.decode()
+
+
+def test_a_full_disk_does_not_lose_the_attachment_a_note_has(as_rep, rep, lead, media, monkeypatch):
+    post_file(as_rep, note_add_url(lead), "v1.pdf", b"v1")
+    note = Note.objects.get()
+    stored = media_files()
+    fill_disk(monkeypatch)
+    response = post_file(as_rep, reverse("activities:note_edit", args=[note.pk]), "v2.pdf", b"v2")
+    assert response.status_code == 200 and response.context["form"].errors
+    note.refresh_from_db()
+    assert note.attachment_name == "v1.pdf"
+    assert media_files() == stored
 
 
 # --- Size ----------------------------------------------------------------------------------
