@@ -36,6 +36,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a busy or unreachable database answers 503 "try again" from any layer.
+    "crm.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -76,17 +78,27 @@ DATABASES = {
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
     )
 }
+# How long a request waits for a lock that another one holds (seconds). Past it
+# the request answers 503 "the database is busy, try again" and changes nothing
+# (crm.middleware), instead of waiting without end or failing at once.
+DATABASE_LOCK_TIMEOUT = float(os.environ.get("DATABASE_LOCK_TIMEOUT", "20"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run while a writer commits; the busy timeout makes a
     # second writer wait instead of failing at once with "database is locked".
     DATABASES["default"]["OPTIONS"] = {
-        "timeout": 20,
+        "timeout": DATABASE_LOCK_TIMEOUT,
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     # The lead_report index INCLUDEs the id for PostgreSQL; SQLite keeps the rowid
     # in every index anyway, so the warning that it ignores INCLUDE is noise.
     SILENCED_SYSTEM_CHECKS = ["models.W040"]
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # PostgreSQL's twin of the busy timeout: a row or table lock not granted in
+    # time raises "lock timeout" (LockNotAvailable), answered as 503.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c lock_timeout={int(DATABASE_LOCK_TIMEOUT * 1000)}"
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
