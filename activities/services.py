@@ -149,7 +149,9 @@ def is_blocked_type(file_name: str) -> bool:
     Organisation settings > blocked file extensions): refused on upload and,
     as in Dynamics 365, on download when the list grew since."""
     ext = os.path.splitext(file_name.rstrip(". "))[1]
-    return bool(ext) and normalise_extension(ext) in OrganizationSettings.load().blocked_extensions()
+    if not ext:
+        return False
+    return normalise_extension(ext) in OrganizationSettings.load().blocked_extensions()
 
 
 def clean_attachment(upload: File) -> tuple[str, int]:
