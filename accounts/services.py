@@ -10,6 +10,7 @@ from django.db import transaction
 from activities.files import delete_with_attachments
 from crm.history import set_history_user
 from crm.permissions import ensure_can_assign, ensure_can_change, ensure_can_delete
+from crm.references import check_references
 
 from .models import Account, Contact
 
@@ -19,7 +20,10 @@ def create_account(*, user, owner=None, **fields) -> Account:
     """Create an account owned by `owner` (default: the acting user; only a
     manager names someone else)."""
     ensure_can_assign(user, owner, None, "an account")
-    account = Account(owner=owner or user, **fields)
+    fields = {**fields, "owner": owner}  # the acting user needs no check
+    check_references(Account, fields)
+    fields["owner"] = fields["owner"] or user
+    account = Account(**fields)
     account.full_clean()
     set_history_user(account, user)
     account.save()
@@ -31,7 +35,10 @@ def create_contact(*, user, owner=None, **fields) -> Contact:
     """Create a contact owned by `owner` (default: the acting user; only a
     manager names someone else)."""
     ensure_can_assign(user, owner, None, "a contact")
-    contact = Contact(owner=owner or user, **fields)
+    fields = {**fields, "owner": owner}  # the acting user needs no check
+    check_references(Contact, fields, lock=(Account,))
+    fields["owner"] = fields["owner"] or user
+    contact = Contact(**fields)
     contact.full_clean()
     set_history_user(contact, user)
     contact.save()
@@ -70,14 +77,17 @@ CONTACT_EDITABLE_FIELDS = frozenset(
 
 
 def apply_changes(record, fields: dict[str, Any], allowed: frozenset[str], user) -> None:
-    """Set `fields` on `record`, refusing fields outside `allowed` and owner
-    changes by anyone but a manager."""
+    """Set `fields` on `record`, refusing fields outside `allowed`, owner changes
+    by anyone but a manager, and new references to inactive or deleted records
+    (accounts and contacts stay locked until the commit)."""
     unknown = set(fields) - allowed
     if unknown:
         raise TypeError(f"These fields cannot be set here: {', '.join(sorted(unknown))}")
     ensure_can_assign(
         user, fields.get("owner"), record.owner_id, f"this {record._meta.verbose_name}"
     )
+    fields = dict(fields)
+    check_references(type(record), fields, current=record, lock=(Account, Contact))
     for name, value in fields.items():
         setattr(record, name, value)
 

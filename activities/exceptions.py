@@ -28,6 +28,12 @@ class RecordReadOnly(TimelineError):
     default_message = "This record is inactive; its timeline is read-only."
 
 
+class RecordGone(TimelineError):
+    """The lead, account, contact or opportunity was deleted a moment ago."""
+
+    default_message = "This record no longer exists."
+
+
 class ActivityNotOpen(TimelineError):
     default_message = "Only an open activity can be changed; this one is already closed."
 

@@ -35,9 +35,16 @@ from accounts.services import create_contact
 from crm.filetypes import normalise_extension
 from crm.models import OrganizationSettings
 from crm.permissions import can_change, ensure_can_assign, ensure_can_change, is_manager
+from crm.references import check_references, current_reference
 from crm.storage import FileStorageError, delete_files_on_commit, save_file
 
-from .exceptions import ActivityNotOpen, AttachmentNotStored, DuplicateContacts, RecordReadOnly
+from .exceptions import (
+    ActivityNotOpen,
+    AttachmentNotStored,
+    DuplicateContacts,
+    RecordGone,
+    RecordReadOnly,
+)
 from .models import REGARDING_FIELDS, Activity, Connection, Note
 
 # --- Regarding records ---------------------------------------------------------------------
@@ -58,7 +65,11 @@ def regarding_filter(record: Model) -> dict[str, Model]:
 def _lock(record: Model) -> Model:
     # Lock the record so a concurrent qualify, close or deactivation cannot slip
     # between the state check and the write.
-    return type(record)._default_manager.select_for_update(of=("self",)).get(pk=record.pk)
+    model = type(record)
+    try:
+        return model._default_manager.select_for_update(of=("self",)).get(pk=record.pk)
+    except model.DoesNotExist:
+        raise RecordGone(f"This {model._meta.verbose_name} no longer exists.") from None
 
 
 def read_only_reason(record: Model) -> str:
@@ -350,8 +361,13 @@ def _apply_activity_fields(activity: Activity, fields: dict[str, Any]) -> None:
         activity.due_at = activity.starts_at
 
 
-def _check_owner(user, owner, current_owner_id: int | None) -> None:
-    ensure_can_assign(user, owner, current_owner_id, "an activity")
+def _check_owner(user, owner, current: Activity | None = None):
+    """The owner to give the activity: only a manager names someone else, and
+    only an active user (ReferenceUnavailable otherwise)."""
+    ensure_can_assign(user, owner, current.owner_id if current else None, "an activity")
+    fields = {"owner": owner}
+    check_references(Activity, fields, current=current)
+    return fields["owner"]
 
 
 @transaction.atomic
@@ -364,7 +380,7 @@ def create_activity(*, user, regarding: Model, type: str, owner=None, **fields: 
     if type not in Activity.Type.values:
         raise ValidationError({"type": f"“{type}” is not an activity type."})
     record = _writable_for(user, regarding)
-    _check_owner(user, owner, None)
+    owner = _check_owner(user, owner)
     activity = Activity(type=type, owner=owner or user, **regarding_filter(record))
     _apply_activity_fields(activity, fields)
     activity.full_clean()
@@ -393,7 +409,8 @@ def _activity_for_change(user, activity: Activity, *, must_be_open: bool = True)
 def update_activity(*, activity: Activity, user, **fields: Any) -> Activity:
     """Change an open activity's fields (its type stays)."""
     locked = _activity_for_change(user, activity)
-    _check_owner(user, fields.get("owner"), locked.owner_id)
+    if fields.get("owner") is not None:
+        fields["owner"] = _check_owner(user, fields["owner"], locked)
     current = {name: getattr(locked, name) for name in activity_fields(locked.type)}
     _apply_activity_fields(locked, {**current, **fields})
     locked.full_clean()
@@ -447,8 +464,8 @@ def add_stakeholder(
     target = {kind: _writable_for(user, record)}
     if role not in Connection.Role.values:
         raise ValidationError({"role": f"“{role}” is not a stakeholder role."})
-    if not contact.is_active:
-        raise ValidationError({"contact": f"{contact} is inactive and cannot be added."})
+    # As it is now, locked until the commit: not deactivated or deleted meanwhile.
+    contact = current_reference(contact, model=Contact, field="contact")
     if Connection.objects.filter(contact=contact, **target).exists():
         raise ValidationError({"contact": f"{contact} is already a stakeholder here."})
     connection = Connection(contact=contact, role=role, created_by=user, **target)

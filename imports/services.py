@@ -395,6 +395,8 @@ def _build_lead(fields: dict[str, Any], context: _BatchContext) -> Lead:
         lead.currency = context.currencies.get(code.upper())
         if lead.currency is None:
             raise RowProblem(f"Currency: {code!r} is not a known currency code.")
+        if not lead.currency.is_active:
+            raise RowProblem(f"Currency: {code!r} is inactive.")
     lead.state = Lead.State.OPEN
     lead.status_reason = Lead.StatusReason.NEW
     lead.stage = context.stage

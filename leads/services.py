@@ -29,6 +29,7 @@ from crm import process
 from crm.history import set_history_user
 from crm.models import Currency, OrganizationSettings, ProcessStage
 from crm.permissions import ensure_can_assign, ensure_can_change, ensure_can_delete
+from crm.references import check_references, current_reference
 from opportunities.models import Opportunity
 
 from .exceptions import (
@@ -207,6 +208,7 @@ def create_lead(*, user: AbstractBaseUser, **fields: Any) -> Lead:
     _ensure_can_act(user)
     cleaned = _clean_fields(fields)
     ensure_can_assign(user, cleaned.get("owner"), None, "a lead")
+    check_references(Lead, cleaned, lock=(Account, Contact))
     return _create_lead(cleaned, user=user)
 
 
@@ -338,6 +340,7 @@ def update_lead(
             "reactivate it to make changes."
         )
     ensure_can_assign(user, cleaned.get("owner"), locked.owner_id, "a lead")
+    check_references(Lead, cleaned, current=locked, lock=(Account, Contact))
     for name, value in cleaned.items():
         setattr(locked, name, value)
     locked.full_clean()
@@ -374,7 +377,12 @@ def _resolve_currency(
     currency: Currency | str | None, lead: Lead, settings: OrganizationSettings
 ) -> Currency:
     if isinstance(currency, str):
-        currency = Currency.objects.filter(code=currency.upper()).first()
+        found = Currency.objects.filter(code=currency.upper()).first()
+        if found is None:
+            raise ValidationError({"currency": f"Unknown currency {currency!r}."})
+        currency = found
+    if currency is not None:
+        currency = current_reference(currency, model=Currency, field="currency", lock=False)
     chosen = currency or lead.currency or settings.default_currency
     if chosen is None:
         raise CurrencyRequired()
@@ -432,8 +440,20 @@ def qualify_lead(
     )
 
     caller_chose_existing = existing_account is not None or existing_contact is not None
-    account = existing_account or locked.existing_account
-    contact = existing_contact or locked.existing_contact
+    # The customer records as they are now, locked: never an inactive one, nor
+    # one deleted a moment ago (ReferenceUnavailable instead of a failed commit).
+    account = current_reference(
+        existing_account or locked.existing_account_id,
+        model=Account,
+        field="existing_account",
+        what="account",
+    )
+    contact = current_reference(
+        existing_contact or locked.existing_contact_id,
+        model=Contact,
+        field="existing_contact",
+        what="contact",
+    )
     company = locked.company_name.strip()
     make_account = want_account and bool(company) and account is None
     make_contact = want_contact and locked.has_person_name and contact is None

@@ -6,11 +6,13 @@ from typing import Any
 
 from django.db import transaction
 
+from accounts.models import Account, Contact
 from accounts.services import apply_changes
 from activities.files import delete_with_attachments
 from crm import process
 from crm.history import set_history_user
 from crm.permissions import ensure_can_assign, ensure_can_change, ensure_can_delete
+from crm.references import check_references
 
 from .models import Opportunity
 
@@ -22,8 +24,11 @@ def create_opportunity(*, user, owner=None, **fields) -> Opportunity:
     Only a manager creates one for another owner (PermissionDenied otherwise).
     """
     ensure_can_assign(user, owner, None, "an opportunity")
+    fields = {**fields, "owner": owner}  # the acting user needs no check
+    check_references(Opportunity, fields, lock=(Account, Contact))
+    fields["owner"] = fields["owner"] or user
     fields.setdefault("stage", process.first_opportunity_stage())
-    opportunity = Opportunity(owner=owner or user, **fields)
+    opportunity = Opportunity(**fields)
     opportunity.full_clean()
     set_history_user(opportunity, user)
     opportunity.save()
