@@ -37,6 +37,7 @@ SETTINGS_ENV = {
     "SECURE_PROXY_SSL_HEADER",
     "SECURE_HSTS_SECONDS",
     "LEADLINE_INSECURE_HTTP",
+    "TRUSTED_PROXY_COUNT",
     # The browser tests set it for Playwright; deployment checks refuse it (async.E001).
     "DJANGO_ALLOW_ASYNC_UNSAFE",
 }
@@ -122,17 +123,40 @@ def test_production_proxy_header_and_trusted_origins_come_from_the_environment()
     ]
 
 
+LOOPBACK = "127.0.0.1,localhost,[::1],::1,127.0.0.2,app.localhost"
+
+
 def test_production_insecure_http_switch_serves_plain_http_and_deploy_check_says_so():
-    values = production_settings(LEADLINE_INSECURE_HTTP="1")
+    values = production_settings(LEADLINE_INSECURE_HTTP="1", ALLOWED_HOSTS=LOOPBACK)
 
     assert values["SECURE_SSL_REDIRECT"] is False
     assert values["SESSION_COOKIE_SECURE"] is False
     assert values["CSRF_COOKIE_SECURE"] is False
     assert values["SECURE_HSTS_SECONDS"] == 0
     assert values["DEBUG"] is False
-    result = run_python("manage.py", "check", "--deploy", LEADLINE_INSECURE_HTTP="1")
+    result = run_python(
+        "manage.py", "check", "--deploy", LEADLINE_INSECURE_HTTP="1", ALLOWED_HOSTS=LOOPBACK
+    )
     for warning in HTTPS_ONLY_WARNINGS:
         assert warning in result.stderr
+
+
+@pytest.mark.parametrize(
+    "hosts", ["crm.example.com", "127.0.0.1,crm.example.com", "*", "10.0.0.5", "0.0.0.0"]
+)
+def test_production_insecure_http_refuses_to_start_unless_every_host_is_loopback(hosts):
+    result = run_python("manage.py", "check", LEADLINE_INSECURE_HTTP="1", ALLOWED_HOSTS=hosts)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "loopback addresses only" in result.stderr
+
+
+def test_a_negative_or_garbled_trusted_proxy_count_refuses_to_start():
+    for value in ("-1", "two"):
+        result = run_python("manage.py", "check", TRUSTED_PROXY_COUNT=value)
+        assert result.returncode != 0
+        assert "TRUSTED_PROXY_COUNT" in result.stderr
 
 
 # Content-Security-Policy and headers -------------------------------------------------
@@ -240,6 +264,33 @@ def test_lockout_leaves_other_users_and_other_addresses_alone(client, rep, rep2)
     assert other_user.status_code == 302
     assert other_address.status_code == 302
     assert sign_in(client, "rep", "password").status_code == 429
+
+
+def test_behind_a_trusted_proxy_the_lockout_is_per_visitor(client, rep, settings):
+    """Behind the proxy every request comes from its address: with the proxy
+    counted, the throttle keys on the visitor the proxy saw, not on the proxy."""
+    settings.TRUSTED_PROXY_COUNT = 1
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    lock_out(client, "rep", HTTP_X_FORWARDED_FOR="203.0.113.5", **proxy)
+
+    other_visitor = sign_in(
+        Client(), "rep", "password", HTTP_X_FORWARDED_FOR="203.0.113.6", **proxy
+    )
+    spoofing = sign_in(
+        Client(), "rep", "password", HTTP_X_FORWARDED_FOR="198.51.100.1, 203.0.113.5", **proxy
+    )
+
+    assert other_visitor.status_code == 302
+    assert spoofing.status_code == 429
+    assert AccessAttempt.objects.get().ip_address == "203.0.113.5"
+
+
+def test_without_a_trusted_proxy_a_forwarded_header_does_not_escape_the_lockout(client, rep):
+    lock_out(client, "rep", HTTP_X_FORWARDED_FOR="203.0.113.5")
+
+    response = sign_in(Client(), "rep", "password", HTTP_X_FORWARDED_FOR="203.0.113.99")
+
+    assert response.status_code == 429
 
 
 def test_sign_in_works_again_after_the_cool_off(client, rep):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -151,6 +152,20 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
+# The client address comes from crm.http.client_ip (django-ipware), as for web-to-lead.
+AXES_CLIENT_IP_CALLABLE = "crm.http.client_ip"
+
+# How many reverse proxies stand in front of the app, each appending the address it
+# was reached from to X-Forwarded-For (nginx with proxy_add_x_forwarded_for: 1; a
+# load balancer in front of nginx: 2). 0, the default, trusts no header: the client
+# is REMOTE_ADDR. Set it to exactly the number of proxies, and let no request reach
+# the app around them, or visitors could choose their own address.
+try:
+    TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+except ValueError:
+    TRUSTED_PROXY_COUNT = -1
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be a whole number, 0 or more.")
 
 # Content-Security-Policy (django-csp) in every environment, tests included, so the
 # browser tests prove each page works under it: scripts, styles, fonts and images come

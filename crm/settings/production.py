@@ -20,11 +20,16 @@ Optional:
                              host to HTTPS, since browsers remember it.
     LEADLINE_INSECURE_HTTP   "1" serves plain HTTP: no redirect to HTTPS, cookies without
                              the Secure flag, no HSTS. Only for running these settings
-                             locally, e.g. a load test of gunicorn on http://127.0.0.1;
-                             `check --deploy` warns about it, as it should.
+                             locally, e.g. a load test of gunicorn on http://127.0.0.1:
+                             the process refuses to start with it unless every
+                             ALLOWED_HOSTS entry is a loopback address (127.0.0.1, ::1,
+                             localhost); `check --deploy` warns about it, as it should.
+    TRUSTED_PROXY_COUNT      how many reverse proxies append to X-Forwarded-For in front
+                             of the app (see base.py); default 0.
     DATABASE_URL, CONN_MAX_AGE, MEDIA_ROOT, NOTE_ATTACHMENT_MAX_BYTES: see base.py.
 """
 
+import ipaddress
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -52,7 +57,28 @@ _proxy_header = os.environ.get("SECURE_PROXY_SSL_HEADER", "").strip()
 if _proxy_header:
     SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https")
 
+
+def _is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 (bracketed or not), localhost and *.localhost (RFC 6761)."""
+    host = host.strip().lower()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 _https = os.environ.get("LEADLINE_INSECURE_HTTP", "") != "1"
+if not _https:
+    exposed = [host for host in ALLOWED_HOSTS if not _is_loopback(host)]
+    if exposed:
+        raise ImproperlyConfigured(
+            "LEADLINE_INSECURE_HTTP=1 serves plain HTTP and is for loopback addresses only; "
+            f"ALLOWED_HOSTS also names {', '.join(exposed)}. Serve those over HTTPS."
+        )
 SECURE_SSL_REDIRECT = _https
 SESSION_COOKIE_SECURE = _https
 CSRF_COOKIE_SECURE = _https

@@ -252,3 +252,122 @@ def test_adding_a_form_in_the_admin_warns_when_no_default_owner_is_set(client, a
     form = WebToLeadForm.objects.get()
     assert len(form.token) >= 32
     assert "No default lead owner is set" in response.content.decode()
+
+
+# --- Every refusal answers JSON -------------------------------------------------------------
+
+
+def assert_json_refusal(response, status: int, text: str) -> None:
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    assert text in response.json()["error"]
+    assert not Lead.objects.exists()
+
+
+@pytest.mark.parametrize("accept", ["application/json", "text/html"])
+def test_an_oversized_post_is_refused_with_json_before_it_is_read(
+    csrf_client, form, default_owner, accept
+):
+    body = {**POST, "description": "x" * 70_000}
+    response = csrf_client.post(url(form), body, headers={"Accept": accept})
+    assert_json_refusal(response, 413, "larger than 65,536 bytes")
+
+
+def test_a_post_over_djangos_body_limit_is_413_json(csrf_client, form, default_owner, settings):
+    settings.WEB_TO_LEAD_MAX_BYTES = 10_000_000
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
+    response = csrf_client.post(
+        url(form), {**POST, "description": "x" * 5_000}, headers={"Accept": "application/json"}
+    )
+    assert_json_refusal(response, 413, "larger than")
+
+
+def test_a_post_with_too_many_fields_is_400_json(csrf_client, form, default_owner):
+    body = "&".join(f"f{i}=1" for i in range(1_500))  # Django's limit is 1,000 fields
+    response = csrf_client.post(
+        url(form),
+        body,
+        content_type="application/x-www-form-urlencoded",
+        headers={"Accept": "application/json"},
+    )
+    assert_json_refusal(response, 400, "too many fields")
+
+
+def test_a_broken_multipart_body_is_400_json(csrf_client, form, default_owner):
+    response = csrf_client.post(
+        url(form),
+        b"--x\r\nContent-Disposition: form-data\r\n\r\nno name\r\n",
+        content_type="multipart/form-data",  # no boundary: the parser cannot start
+        headers={"Accept": "application/json"},
+    )
+    assert_json_refusal(response, 400, "could not be read")
+
+
+def test_get_is_405_json_with_allow(csrf_client, form):
+    response = csrf_client.get(url(form), headers={"Accept": "application/json"})
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert "Post the form's fields" in response.json()["error"]
+
+
+def test_a_json_object_body_creates_the_lead(csrf_client, form, default_owner):
+    response = csrf_client.post(url(form), {**POST, "topic": None}, content_type="application/json")
+    assert response.status_code == 201
+    lead = Lead.objects.get()
+    assert (lead.last_name, lead.topic) == ("Lee", services.WEB_LEAD_DEFAULT_TOPIC)
+
+
+@pytest.mark.parametrize("body", ["{not json", "[1, 2]", '"text"'])
+def test_a_json_body_that_is_not_an_object_is_400_json(csrf_client, form, default_owner, body):
+    response = csrf_client.post(url(form), body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]
+    assert not Lead.objects.exists()
+
+
+def test_a_json_body_with_bad_fields_is_400_with_field_errors(csrf_client, form, default_owner):
+    response = csrf_client.post(
+        url(form), {**POST, "email": "not an email"}, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "email" in response.json()["errors"]
+
+
+# --- The client address behind proxies ------------------------------------------------------
+
+
+def test_without_trusted_proxies_a_forwarded_header_is_ignored(
+    csrf_client, form, default_owner, settings
+):
+    settings.WEB_TO_LEAD_RATE_LIMIT = 1
+    csrf_client.post(url(form), POST, REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR="1.1.1.1")
+    response = csrf_client.post(
+        url(form), POST, REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR="2.2.2.2"
+    )
+    assert response.status_code == 429  # same REMOTE_ADDR: the header changes nothing
+    assert set(WebToLeadPost.objects.values_list("ip", flat=True)) == {"198.51.100.7"}
+
+
+def test_behind_a_trusted_proxy_each_visitor_has_their_own_bucket(
+    csrf_client, form, default_owner, settings
+):
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.WEB_TO_LEAD_RATE_LIMIT = 1
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    assert (
+        csrf_client.post(url(form), POST, HTTP_X_FORWARDED_FOR="203.0.113.5", **proxy).status_code
+        == 201
+    )
+    assert (
+        csrf_client.post(url(form), POST, HTTP_X_FORWARDED_FOR="203.0.113.6", **proxy).status_code
+        == 201
+    )
+    # A visitor who writes their own header first is still seen as who the proxy saw.
+    spoofed = csrf_client.post(
+        url(form), POST, HTTP_X_FORWARDED_FOR="8.8.8.8, 203.0.113.5", **proxy
+    )
+    assert spoofed.status_code == 429
+    assert set(WebToLeadPost.objects.values_list("ip", flat=True)) == {
+        "203.0.113.5",
+        "203.0.113.6",
+    }
