@@ -4,10 +4,6 @@ from django.urls import reverse
 
 from .models import Currency, OrganizationSettings, ProcessFlow, ProcessStage, ProcessStep
 
-admin.site.site_header = "Leadline administration"
-admin.site.site_title = "Leadline admin"
-admin.site.index_title = "Configuration and data"
-
 
 @admin.register(Currency)
 class CurrencyAdmin(admin.ModelAdmin):

@@ -15,7 +15,9 @@ DEBUG = False
 ALLOWED_HOSTS: list[str] = []
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with list pages that refuse a malformed query string instead
+    # of answering 500 (crm.admin_site).
+    "crm.admin_site.LeadlineAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
