@@ -79,6 +79,13 @@ def header_key(value: str) -> str:
     return re.sub(r"[^0-9a-z]", "", value.casefold())
 
 
+def _looks_binary(sample: bytes) -> bool:
+    """A spreadsheet, an archive or UTF-16 without its byte order mark is full of
+    zero bytes; a text file with one stray NUL is not binary: that row alone
+    fails when it is imported."""
+    return sample.count(b"\x00") > max(2, len(sample) // 1000)
+
+
 def decode(raw: bytes) -> tuple[str, str]:
     """The file's text and the encoding it was read with."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -86,7 +93,7 @@ def decode(raw: bytes) -> tuple[str, str]:
             return raw.decode("utf-16"), "utf-16"
         except UnicodeDecodeError:
             raise FileProblem("The file says it is UTF-16 but is not.") from None
-    if b"\x00" in raw[:65536]:
+    if _looks_binary(raw[:65536]):
         raise FileProblem(
             "This is not a text file (is it a spreadsheet?). Save it as CSV and upload that."
         )

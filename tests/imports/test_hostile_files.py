@@ -351,3 +351,12 @@ def test_rows_not_imported_csv_is_plain_csv(client, rep):
         "Topic",
         "Last name",
     ]
+
+
+def test_a_stray_nul_early_in_a_short_file_fails_only_its_row(client, rep):
+    """Not taken for a binary file: a spreadsheet has zero bytes everywhere."""
+    client.force_login(rep)
+    content = b"Topic,Last name\nA,One\nB,T\x00wo\nC,Three\n"
+    job = map_and_run(client, uploaded_job(client, content))
+    assert (job.imported, job.failed) == (2, 1)
+    assert "NUL character" in job.problems.get().reason
