@@ -67,7 +67,7 @@ class SafeChangeListMixin:
         except MalformedListQuery as exc:
             if not request.GET:
                 raise  # the plain list itself fails: a real error, not the address
-            messages.error(request, MALFORMED_QUERY.format(reason=exc))
+            messages.warning(request, MALFORMED_QUERY.format(reason=exc))
             return HttpResponseRedirect(request.path)
 
 

@@ -46,7 +46,20 @@ class MediaStorage(FileSystemStorage):
             if not existed:
                 with contextlib.suppress(OSError):
                     os.remove(full_path)
+                self._remove_empty_folder(full_path)
             raise
+
+    def delete(self, name: str) -> None:
+        super().delete(name)
+        self._remove_empty_folder(self.path(name))
+
+    def _remove_empty_folder(self, full_path: str) -> None:
+        """The upload's own folder goes with its file (rmdir refuses a folder
+        that still holds anything, and the storage root is never removed)."""
+        folder = os.path.dirname(full_path)
+        if os.path.abspath(folder) != os.path.abspath(self.location):
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
 
 
 def save_file(field_file, name: str, content) -> str:

@@ -32,7 +32,7 @@ from django.urls import reverse
 from accounts.models import Account, Contact
 from leads.models import Lead
 from opportunities.models import Opportunity
-from tests.factories import LeadFactory
+from tests.factories import LeadFactory, RepFactory
 from tests.reference_data import restore_reference_data
 
 ON_SQLITE = connection.vendor == "sqlite"
@@ -291,10 +291,11 @@ def test_sqlite_write_lock_held_by_another_process_answers_503(tmp_path: Path):
 
 @pytest.mark.skipif(ON_SQLITE, reason="PostgreSQL's lock_timeout")
 @pytest.mark.django_db(transaction=True)
-def test_postgresql_lock_held_past_the_lock_timeout_answers_503(rep):
+def test_postgresql_lock_held_past_the_lock_timeout_answers_503():
     import psycopg
 
-    restore_reference_data()
+    restore_reference_data()  # emptied by earlier transactional tests
+    rep = RepFactory()
     lead = LeadFactory(owner=rep, company_name="Fabrikam")
     client = Client(raise_request_exception=False)
     client.force_login(rep)

@@ -360,3 +360,20 @@ def test_a_stray_nul_early_in_a_short_file_fails_only_its_row(client, rep):
     job = map_and_run(client, uploaded_job(client, content))
     assert (job.imported, job.failed) == (2, 1)
     assert "NUL character" in job.problems.get().reason
+
+
+def test_the_refusal_page_says_who_may_see_an_import(client, rep, rep2):
+    client.force_login(rep)
+    job = uploaded_job(client, b"Topic,Last name\nA,B\n")
+    client.force_login(rep2)
+    response = client.get(reverse("imports:progress", args=[job.pk]))
+    assert response.status_code == 403
+    assert "Only the person who uploaded this file or a sales manager" in response.content.decode()
+
+
+def test_a_failed_write_leaves_no_empty_folder_either(client, rep, media, monkeypatch):
+    FullDisk(monkeypatch)
+    client.force_login(rep)
+    refused(client, b"Topic,Last name\n" + b"A,B\n" * 20_000)
+    # The upload's own folder went with its partial file; the imports folder stays.
+    assert [p.relative_to(media) for p in media.rglob("*")] == [Path("imports")]
