@@ -33,30 +33,19 @@ from accounts.models import Account, Contact
 from leads.models import Lead
 from opportunities.models import Opportunity
 from tests.factories import LeadFactory, RepFactory
+from tests.faults import sqlite_error
 from tests.reference_data import restore_reference_data
 
 ON_SQLITE = connection.vendor == "sqlite"
 
 
-def busy_error() -> OperationalError:
+def busy_error():
     """What Django raises when SQLite's busy timeout runs out."""
-    try:
-        try:
-            raise sqlite3.OperationalError("database is locked")
-        except sqlite3.OperationalError as driver:
-            raise OperationalError("database is locked") from driver
-    except OperationalError as exc:
-        return exc
+    return sqlite_error("database is locked")
 
 
-def no_table_error() -> OperationalError:
-    try:
-        try:
-            raise sqlite3.OperationalError("no such table: leads_lead")
-        except sqlite3.OperationalError as driver:
-            raise OperationalError("no such table: leads_lead") from driver
-    except OperationalError as exc:
-        return exc
+def no_table_error():
+    return sqlite_error("no such table: leads_lead")
 
 
 def counts() -> dict[str, int]:

@@ -3,13 +3,12 @@ characters, other people's imports, files kept forever, failures part way.
 Each gets a clear answer, changes nothing it should not and loses no row."""
 
 import csv
-import errno
 import io
 from pathlib import Path
 
 import pytest
 from django.apps import apps
-from django.core.files.storage import FileSystemStorage, default_storage
+from django.core.files.storage import default_storage
 from django.db import DataError, OperationalError
 from django.urls import reverse
 
@@ -17,6 +16,7 @@ from imports import services
 from imports.models import ImportJob, ImportProblem
 from leads import services as lead_services
 from leads.models import Lead
+from tests.faults import FullDisk
 from tests.imports.helpers import map_and_run, problems_csv, upload, uploaded_job
 
 pytestmark = pytest.mark.django_db
@@ -296,27 +296,6 @@ def test_the_file_is_deleted_when_the_import_is_done(
         job = map_and_run(client, job)
     assert job.file.name == ""
     assert not path.exists()
-
-
-class FullDisk:
-    """Write the first chunk, then fail as a full volume does."""
-
-    def __init__(self, monkeypatch):
-        real = FileSystemStorage._save
-        self.calls = 0
-
-        def save(storage, name, content):
-            self.calls += 1
-            chunks = content.chunks
-
-            def failing_chunks(chunk_size=None):
-                yield next(iter(chunks()))
-                raise OSError(errno.ENOSPC, "No space left on device")
-
-            content.chunks = failing_chunks
-            return real(storage, name, content)
-
-        monkeypatch.setattr(FileSystemStorage, "_save", save)
 
 
 def test_a_full_disk_at_upload_gives_a_message_and_leaves_no_file(client, rep, media, monkeypatch):

@@ -11,11 +11,9 @@ ends up on disk.
 
 from __future__ import annotations
 
-import errno
 from pathlib import Path
 
 import pytest
-from django.core.files.storage import FileSystemStorage
 from django.test import Client
 from django.urls import reverse
 
@@ -23,6 +21,7 @@ from activities.models import Note
 from crm.filetypes import DEFAULT_BLOCKED_EXTENSIONS, DYNAMICS_DEFAULT
 from crm.models import OrganizationSettings
 from tests.factories import LeadFactory, NoteFactory
+from tests.faults import FullDisk
 
 from .hostile import counts, media_files
 
@@ -215,26 +214,9 @@ def test_a_type_blocked_after_upload_is_not_downloaded(as_rep, lead, media, org_
 # --- A full or failing volume ---------------------------------------------------------------
 
 
-def fill_disk(monkeypatch) -> None:
-    """Storage writes the first chunk of a file, then fails as a full volume does."""
-    real = FileSystemStorage._save
-
-    def save(storage, name, content):
-        chunks = content.chunks
-
-        def failing_chunks(chunk_size=None):
-            yield next(iter(chunks()))
-            raise OSError(errno.ENOSPC, "No space left on device")
-
-        content.chunks = failing_chunks
-        return real(storage, name, content)
-
-    monkeypatch.setattr(FileSystemStorage, "_save", save)
-
-
 @pytest.fixture
 def full_disk(monkeypatch):
-    fill_disk(monkeypatch)
+    FullDisk(monkeypatch)
 
 
 def test_a_full_disk_refuses_the_file_keeps_the_text_and_leaves_no_file(
@@ -254,7 +236,7 @@ def test_a_full_disk_does_not_lose_the_attachment_a_note_has(as_rep, rep, lead, 
     post_file(as_rep, note_add_url(lead), "v1.pdf", b"v1")
     note = Note.objects.get()
     stored = media_files()
-    fill_disk(monkeypatch)
+    FullDisk(monkeypatch)
     response = post_file(as_rep, reverse("activities:note_edit", args=[note.pk]), "v2.pdf", b"v2")
     assert response.status_code == 200 and response.context["form"].errors
     note.refresh_from_db()
