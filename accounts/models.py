@@ -5,34 +5,9 @@ from django.db import models
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
+from crm.choices import Industry
 from crm.history import CachedHistoryManager
 from crm.text import email_key, name_key, phone_key
-
-
-class Industry(models.TextChoices):
-    ACCOUNTING = "accounting", "Accounting"
-    AGRICULTURE = "agriculture", "Agriculture"
-    BROADCASTING = "broadcasting", "Broadcasting"
-    CONSTRUCTION = "construction", "Construction"
-    CONSULTING = "consulting", "Consulting"
-    EDUCATION = "education", "Education"
-    ENERGY = "energy", "Energy"
-    FINANCE = "finance", "Financial services"
-    GOVERNMENT = "government", "Government"
-    HEALTHCARE = "healthcare", "Healthcare"
-    HOSPITALITY = "hospitality", "Hospitality"
-    INSURANCE = "insurance", "Insurance"
-    LEGAL = "legal", "Legal services"
-    MANUFACTURING = "manufacturing", "Manufacturing"
-    MEDIA = "media", "Media"
-    NONPROFIT = "nonprofit", "Non-profit"
-    REAL_ESTATE = "real_estate", "Real estate"
-    RETAIL = "retail", "Retail"
-    TECHNOLOGY = "technology", "Technology"
-    TELECOM = "telecom", "Telecommunications"
-    TRANSPORT = "transport", "Transport and logistics"
-    WHOLESALE = "wholesale", "Wholesale"
-    OTHER = "other", "Other"
 
 
 class Account(models.Model):
@@ -70,6 +45,10 @@ class Account(models.Model):
             models.Index(fields=["owner", "name"], name="account_owner_name_idx"),
             models.Index(fields=["-created_at"], name="account_created_idx"),
         ]
+
+    # How crm.records.read_only_message speaks of an inactive one.
+    inactive_label = "inactive"
+    reactivate_hint = "make it active again"
 
     def __str__(self) -> str:
         return self.name
@@ -131,6 +110,10 @@ class Contact(models.Model):
                 for key in ("business_phone_key", "mobile_phone_key")
             ),
         ]
+
+    # How crm.records.read_only_message speaks of an inactive one.
+    inactive_label = "inactive"
+    reactivate_hint = "make it active again"
 
     def __str__(self) -> str:
         return self.full_name

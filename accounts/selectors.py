@@ -1,9 +1,18 @@
 """Reads for accounts and contacts, including the duplicate detection rules:
-the one place that says what counts as a duplicate."""
+the one place that says what counts as a duplicate.
+
+- Qualifying a lead: an account with the same name, a contact with the same
+  email or the same first and last name (`duplicate_accounts`,
+  `duplicate_contacts`).
+- Importing people: anyone (a lead or a contact) with the same email or phone
+  (`people_matching`), on the keys crm.text derives.
+"""
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from collections.abc import Collection, Iterator
+
+from django.db.models import Model, Q, QuerySet
 
 from crm.text import email_key, name_key
 
@@ -31,4 +40,27 @@ def duplicate_contacts(
         return Contact.objects.none()
     return (
         Contact.objects.filter(condition).select_related("owner", "account").order_by("created_at")
+    )
+
+
+PERSON_KEYS = ("email_key", "business_phone_key", "mobile_phone_key")
+
+
+def people_matching(
+    model: type[Model], *, emails: Collection[str], phones: Collection[str]
+) -> Iterator[tuple[str | None, ...]]:
+    """The email and phone keys (PERSON_KEYS) of the `model` rows (contacts, or
+    leads: any model with those keys) that share an email key in `emails` or a
+    phone key in `phones` (crm.text.email_key / phone_key): one query on the
+    indexed keys."""
+    if not (emails or phones):
+        return iter(())
+    return (
+        model._default_manager.filter(
+            Q(email_key__in=emails)
+            | Q(business_phone_key__in=phones)
+            | Q(mobile_phone_key__in=phones)
+        )
+        .values_list(*PERSON_KEYS)
+        .iterator()
     )

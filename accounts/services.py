@@ -7,10 +7,11 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from activities.files import delete_with_attachments
 from crm.history import set_history_user
 from crm.permissions import ensure_can_assign, ensure_can_change, ensure_can_delete
 from crm.references import check_references
+from crm.services import apply_changes
+from crm.storage import delete_with_files
 
 from .models import Account, Contact
 
@@ -76,22 +77,6 @@ CONTACT_EDITABLE_FIELDS = frozenset(
 )
 
 
-def apply_changes(record, fields: dict[str, Any], allowed: frozenset[str], user) -> None:
-    """Set `fields` on `record`, refusing fields outside `allowed`, owner changes
-    by anyone but a manager, and new references to inactive or deleted records
-    (accounts and contacts stay locked until the commit)."""
-    unknown = set(fields) - allowed
-    if unknown:
-        raise TypeError(f"These fields cannot be set here: {', '.join(sorted(unknown))}")
-    ensure_can_assign(
-        user, fields.get("owner"), record.owner_id, f"this {record._meta.verbose_name}"
-    )
-    fields = dict(fields)
-    check_references(type(record), fields, current=record, lock=(Account, Contact))
-    for name, value in fields.items():
-        setattr(record, name, value)
-
-
 @transaction.atomic
 def update_account(*, account: Account, user, **fields: Any) -> Account:
     """Change an account's fields; refuses users who may not change it.
@@ -100,7 +85,7 @@ def update_account(*, account: Account, user, **fields: Any) -> Account:
     """
     locked = Account.objects.select_for_update().get(pk=account.pk)
     ensure_can_change(user, locked)
-    apply_changes(locked, fields, ACCOUNT_EDITABLE_FIELDS, user)
+    apply_changes(locked, fields, ACCOUNT_EDITABLE_FIELDS, user, lock=(Account, Contact))
     locked.full_clean()
     set_history_user(locked, user)
     locked.save()
@@ -115,7 +100,7 @@ def update_contact(*, contact: Contact, user, **fields: Any) -> Contact:
     """
     locked = Contact.objects.select_for_update().get(pk=contact.pk)
     ensure_can_change(user, locked)
-    apply_changes(locked, fields, CONTACT_EDITABLE_FIELDS, user)
+    apply_changes(locked, fields, CONTACT_EDITABLE_FIELDS, user, lock=(Account, Contact))
     locked.full_clean()
     set_history_user(locked, user)
     locked.save()
@@ -140,7 +125,7 @@ def delete_account(*, account: Account, user) -> None:
     ensure_can_delete(user, locked)
     _ensure_not_a_customer(locked, locked.opportunities.all())
     set_history_user(locked, user)
-    delete_with_attachments(locked)
+    delete_with_files(locked)
 
 
 @transaction.atomic
@@ -152,4 +137,4 @@ def delete_contact(*, contact: Contact, user) -> None:
     ensure_can_delete(user, locked)
     _ensure_not_a_customer(locked, locked.opportunities.all())
     set_history_user(locked, user)
-    delete_with_attachments(locked)
+    delete_with_files(locked)

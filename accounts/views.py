@@ -8,66 +8,19 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Model, QuerySet
+from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
-from activities.views import timeline_context
-from crm.pagination import CappedPaginator
-from crm.permissions import can_change, can_delete, ensure_can_change
-from opportunities.models import Opportunity
+from crm.forms import add_service_errors
+from crm.permissions import can_change, can_delete
+from crm.views import delete_view, get_for_change, list_page
 
 from . import services
-from .filters import AccountFilter, ContactFilter, SortableFilterSet
-from .forms import AccountForm, ContactForm, add_service_errors
+from .filters import AccountFilter, ContactFilter
+from .forms import AccountForm, ContactForm
 from .models import Account, Contact
-
-PER_PAGE = 50
-
-
-def list_page(
-    request: HttpRequest,
-    template: str,
-    filterset_class: type[SortableFilterSet],
-    queryset: QuerySet,
-    extra: dict | None = None,
-) -> HttpResponse:
-    """A filtered, sorted list, 50 rows a page; the filters stay in the page links.
-
-    The count stops at 10,000 rows, so a page never counts a whole large table.
-    """
-    filterset = filterset_class(request.GET or None, queryset=queryset, request=request)
-    page = CappedPaginator(filterset.qs, PER_PAGE).get_page(request.GET.get("page"))
-    context = {"filter": filterset, "page": page, "is_filtered": filterset.is_filtered}
-    return render(request, template, context | (extra or {}))
-
-
-def get_for_change(request: HttpRequest, model: type[Model], pk: int):
-    """The record, if the user may change it; PermissionDenied otherwise."""
-    record = get_object_or_404(model.objects.select_related("owner"), pk=pk)
-    ensure_can_change(request.user, record)
-    return record
-
-
-def delete_view(model: type[Model], service, list_url_name: str):
-    """A POST-only view deleting one record through `service`; a refusal
-    (ValidationError) goes back to the record with the reason."""
-
-    @require_POST
-    def view(request: HttpRequest, pk: int) -> HttpResponse:
-        record = get_object_or_404(model.objects.select_related("owner"), pk=pk)
-        try:
-            service(record, user=request.user)
-        except ValidationError as exc:
-            messages.error(request, f"{' '.join(exc.messages)} Nothing was deleted.")
-            return redirect(record)
-        label = str(record._meta.verbose_name).capitalize()
-        messages.success(request, f"{label} “{record}” deleted.")
-        return redirect(list_url_name)
-
-    return view
-
 
 # --- Accounts --------------------------------------------------------------------------------
 
@@ -89,7 +42,6 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "opportunities": account.opportunities.select_related("currency", "stage", "owner"),
         "can_change": can_change(request.user, account),
         "can_delete": can_delete(request.user, account),
-        **timeline_context(request, account),
     }
     return render(request, "accounts/account_detail.html", context)
 
@@ -151,12 +103,9 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(Contact.objects.select_related("owner", "account"), pk=pk)
     context = {
         "contact": contact,
-        "opportunities": Opportunity.objects.filter(contact=contact).select_related(
-            "currency", "stage", "owner"
-        ),
+        "opportunities": contact.opportunities.select_related("currency", "stage", "owner"),
         "can_change": can_change(request.user, contact),
         "can_delete": can_delete(request.user, contact),
-        **timeline_context(request, contact),
     }
     return render(request, "accounts/contact_detail.html", context)
 

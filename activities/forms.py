@@ -7,9 +7,9 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row
 from django import forms
 
-from accounts.filters import owner_choices, user_label
-from accounts.forms import two_columns
 from accounts.models import Contact
+from crm.filters import owner_choices, user_label
+from crm.forms import two_columns
 from crm.permissions import is_manager
 
 from .models import Activity, Connection

@@ -34,7 +34,13 @@ from accounts.selectors import duplicate_contacts
 from accounts.services import create_contact
 from crm.filetypes import normalise_extension
 from crm.models import OrganizationSettings
-from crm.permissions import can_change, ensure_can_assign, ensure_can_change, is_manager
+from crm.permissions import (
+    can_change_activity,
+    can_change_note,
+    ensure_can_assign,
+    ensure_can_change,
+)
+from crm.records import read_only_message
 from crm.references import check_references, current_reference
 from crm.storage import FileStorageError, delete_files_on_commit, save_file
 
@@ -72,26 +78,8 @@ def _lock(record: Model) -> Model:
         raise RecordGone(f"This {model._meta.verbose_name} no longer exists.") from None
 
 
-def read_only_reason(record: Model) -> str:
-    """Why the record's timeline is read-only, or '' when it is writable."""
-    if record.is_active:
-        return ""
-    kind = record._meta.model_name
-    if kind == "lead":
-        return (
-            f"This lead is {record.get_state_display().lower()} and read-only; its timeline "
-            "cannot be changed. Reactivate the lead first."
-        )
-    if kind == "opportunity":
-        return (
-            f"This opportunity is closed as {record.get_state_display()} and read-only; its "
-            "timeline cannot be changed. Reopen it first."
-        )
-    return f"This {record._meta.verbose_name} is inactive; its timeline cannot be changed."
-
-
 def ensure_writable(record: Model) -> None:
-    reason = read_only_reason(record)
+    reason = read_only_message(record)
     if reason:
         raise RecordReadOnly(reason)
 
@@ -102,21 +90,6 @@ def _writable_for(user, record: Model) -> Model:
     ensure_writable(locked)
     ensure_can_change(user, locked)
     return locked
-
-
-# --- Who may do what (also used by pages to decide which buttons to show) ------------------------
-
-
-def can_add_to(user, record: Model) -> bool:
-    return record.is_active and can_change(user, record)
-
-
-def can_change_note(user, note: Note, record: Model) -> bool:
-    return record.is_active and (note.author_id == user.pk or is_manager(user))
-
-
-def can_change_activity(user, activity: Activity, record: Model) -> bool:
-    return record.is_active and (activity.owner_id == user.pk or can_change(user, record))
 
 
 def _ensure(allowed: bool, message: str) -> None:

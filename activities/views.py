@@ -12,24 +12,27 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.forms import add_service_errors
-from accounts.models import Account, Contact
+from crm.forms import add_service_errors
 from crm.http import safe_next
-from crm.permissions import ensure_can_change, ensure_can_view
-from leads.models import Lead
-from opportunities.models import Opportunity
+from crm.permissions import (
+    can_add_to,
+    can_change_activity,
+    can_change_note,
+    ensure_can_change,
+    ensure_can_view,
+)
+from crm.records import read_only_message
 
 from . import selectors, services
 from .exceptions import DuplicateContacts, TimelineError
 from .filters import ActivityFilter
 from .forms import ActivityForm, NewStakeholderForm, NoteForm, RoleForm, StakeholderForm
-from .models import Activity, Connection, Note
+from .models import REGARDING_FIELDS, Activity, Connection, Note
 
+# The kinds of record a timeline belongs to, from the models' own foreign keys
+# (so this app needs no import of the apps above it).
 REGARDING_MODELS: dict[str, type[Model]] = {
-    "lead": Lead,
-    "account": Account,
-    "contact": Contact,
-    "opportunity": Opportunity,
+    kind: Note._meta.get_field(kind).related_model for kind in REGARDING_FIELDS
 }
 
 
@@ -55,39 +58,6 @@ def _back(request: HttpRequest, record: Model, anchor: str = "timeline") -> Http
 def _refused(request: HttpRequest, record: Model, exc: TimelineError, anchor="timeline"):
     messages.error(request, f"{exc.message} Nothing was changed.")
     return _back(request, record, anchor)
-
-
-# --- The timeline on record pages ------------------------------------------------------------
-
-
-def timeline_context(request: HttpRequest, record: Model) -> dict:
-    """What templates/activities/_timeline.html (and _stakeholders.html) need."""
-    user = request.user
-    page = selectors.timeline(record, page=request.GET.get("timeline_page"))
-    for item in page.items:
-        if isinstance(item, Note):
-            item.can_edit = services.can_change_note(user, item, record)
-        else:
-            item.can_edit = services.can_change_activity(user, item, record)
-    can_add = services.can_add_to(user, record)
-    kind = services.regarding_kind(record)
-    context = {
-        "record": record,
-        "record_kind": kind,
-        "timeline": page,
-        "timeline_can_add": can_add,
-        "timeline_read_only": services.read_only_reason(record),
-    }
-    if can_add:
-        context["note_form"] = NoteForm(auto_id="note_%s")
-        # Each activity type's form is fetched when its panel opens (activity_add_form):
-        # rendering all four with crispy-forms on every page cost half the page's time.
-        context["activity_types"] = Activity.Type.choices
-    if kind in ("lead", "opportunity"):
-        context["stakeholders"] = selectors.stakeholders(record)
-        context["stakeholder_roles"] = Connection.Role.choices
-        context["new_stakeholder_form"] = NewStakeholderForm(auto_id="stakeholder_%s")
-    return context
 
 
 # --- Notes ---------------------------------------------------------------------------------
@@ -119,9 +89,9 @@ def _note(pk: int) -> Note:
 def note_edit(request: HttpRequest, pk: int) -> HttpResponse:
     note = _note(pk)
     record = note.regarding
-    if not services.can_change_note(request.user, note, record):
+    if not can_change_note(request.user, note, record):
         if not record.is_active:
-            messages.error(request, services.read_only_reason(record))
+            messages.error(request, read_only_message(record))
             return _back(request, record)
         raise PermissionDenied("Only the note's author or a sales manager can change this note.")
     form = NoteForm(request.POST or None, request.FILES or None, note=note, auto_id="note_%s")
@@ -216,9 +186,9 @@ def activity_add(request: HttpRequest, kind: str, pk: int, type: str) -> HttpRes
         else:
             messages.success(request, f"{activity.get_type_display()} “{activity.subject}” added.")
             return _back(request, record)
-    elif request.method == "GET" and not services.can_add_to(request.user, record):
+    elif request.method == "GET" and not can_add_to(request.user, record):
         if not record.is_active:
-            messages.error(request, services.read_only_reason(record))
+            messages.error(request, read_only_message(record))
             return _back(request, record)
         raise PermissionDenied("Only the owner or a sales manager can add to this timeline.")
     return render(
@@ -238,8 +208,8 @@ def activity_add_form(request: HttpRequest, kind: str, pk: int, type: str) -> Ht
     """
     record = get_regarding_for_change(request, kind, pk)
     type = _activity_type(type)
-    if not services.can_add_to(request.user, record):  # the record is read-only
-        messages.error(request, services.read_only_reason(record))
+    if not can_add_to(request.user, record):  # the record is read-only
+        messages.error(request, read_only_message(record))
         if request.headers.get("HX-Request") == "true":
             # htmx would swap a redirect's whole page into the panel: reload the
             # record page instead, which shows the reason and no add controls.
@@ -271,11 +241,11 @@ def activity_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if not record.is_active or not activity.is_open:
         messages.error(
             request,
-            services.read_only_reason(record)
+            read_only_message(record)
             or f"This activity is {activity.get_status_display().lower()} and read-only.",
         )
         return _back(request, record)
-    if not services.can_change_activity(request.user, activity, record):
+    if not can_change_activity(request.user, activity, record):
         raise PermissionDenied(
             "Only the activity's owner, the record's owner or a sales manager can change it."
         )

@@ -5,7 +5,8 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/leadline python benchmarks/run.py
                                                 # PostgreSQL: database leadline_bench_100000
 
-It builds the bench database on first use (migrate + `seed_demo --leads N`, in
+It builds the bench database on first use (migrate, `seed_demo`, then
+`benchmarks/generate.py --leads N`, in
 child processes) and reuses it afterwards; it never touches the development
 database. Then, in this process, it warms up and times each case with Django's
 test Client (the whole request: middleware, view, queries, template), printing
@@ -143,8 +144,12 @@ def build_database(url: str, leads: int, env: dict) -> None:
     manage = [sys.executable, str(BASE_DIR / "manage.py")]
     started = time.perf_counter()
     subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True, cwd=BASE_DIR)
+    subprocess.run([*manage, "seed_demo", "--force"], env=env, check=True, cwd=BASE_DIR)
     subprocess.run(
-        [*manage, "seed_demo", "--leads", str(leads), "--force"], env=env, check=True, cwd=BASE_DIR
+        [sys.executable, str(BASE_DIR / "benchmarks" / "generate.py"), "--leads", str(leads)],
+        env=env,
+        check=True,
+        cwd=BASE_DIR,
     )
     print(f"Database ready in {time.perf_counter() - started:.1f} s", flush=True)
 

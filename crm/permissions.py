@@ -3,8 +3,11 @@
 Roles are Django groups. A Sales Rep reads every lead, account, contact and
 opportunity (the group's model "view" permissions) and changes only the
 records they own; a Sales Manager (or a superuser) changes everything and
-reassigns owners. Services call `ensure_can_change`; views only turn the
-refusal into a 403 and use `can_change` to hide buttons.
+reassigns owners. A record's timeline (notes, activities, stakeholders)
+changes only while the record is active, by whoever may change the record; a
+note also by its author, an activity also by its owner. Services call the
+`ensure_*` functions; views only turn the refusal into a 403 and use the
+`can_*` ones to hide buttons.
 """
 
 from __future__ import annotations
@@ -80,3 +83,19 @@ def ensure_can_assign(user, owner, current_owner_id: int | None, record_name: st
     (for a new record: other than the acting user)."""
     if owner is not None and owner.pk != (current_owner_id or user.pk) and not is_manager(user):
         raise PermissionDenied(f"Only a sales manager can assign {record_name} to someone else.")
+
+
+def can_add_to(user, record: Model) -> bool:
+    """Add notes, activities and stakeholders to a record's timeline."""
+    return record.is_active and can_change(user, record)
+
+
+def can_change_note(user, note, record: Model) -> bool:
+    """Edit or delete a note: its author or a manager, while the record is active."""
+    return record.is_active and (note.author_id == user.pk or is_manager(user))
+
+
+def can_change_activity(user, activity, record: Model) -> bool:
+    """Edit, complete, cancel or delete an activity: its owner, or whoever may
+    change the record, while the record is active."""
+    return record.is_active and (activity.owner_id == user.pk or can_change(user, record))

@@ -9,7 +9,9 @@ import os
 from collections.abc import Iterable
 
 from django.core.files.storage import FileSystemStorage, default_storage
-from django.db import transaction
+from django.db import router, transaction
+from django.db.models import FileField, Model
+from django.db.models.deletion import Collector
 
 logger = logging.getLogger(__name__)
 
@@ -90,3 +92,32 @@ def delete_files_on_commit(names: Iterable[str]) -> None:
                 logger.exception("Could not delete stored file %s; prune_attachments will", name)
 
     transaction.on_commit(remove)
+
+
+def delete_with_files(record: Model) -> None:
+    """Delete a record with all the database cascades to (a lead's notes,
+    activities, connections), and remove from storage, once the transaction
+    commits, the file of every FileField among the deleted rows (notes'
+    attachments): a rollback keeps both the rows and the files.
+
+    It is Model.delete(), done with Django's deletion Collector so the rows the
+    delete reaches are known without knowing their models.
+    """
+    collector = Collector(using=router.db_for_write(type(record), instance=record), origin=record)
+    collector.collect([record])
+    names: list[str] = []
+    for model, instances in collector.data.items():
+        for field in _file_fields(model):
+            names += [getattr(obj, field.attname) for obj in instances]
+    for rows in collector.fast_deletes:
+        fields = _file_fields(rows.model)
+        if fields:
+            # Deleted without being loaded: read just their file names first.
+            for values in rows.values_list(*(f.attname for f in fields)):
+                names += list(values)
+    collector.delete()
+    delete_files_on_commit(str(name) for name in names if name)
+
+
+def _file_fields(model: type[Model]) -> list[FileField]:
+    return [f for f in model._meta.concrete_fields if isinstance(f, FileField)]

@@ -1,163 +1,60 @@
-import csv
-from datetime import date, timedelta
+"""View helpers every app's pages share: a filtered list page, the record a
+user may change, a delete action."""
 
-from crispy_forms.bootstrap import StrictButton
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Layout, Row
-from django import forms
-from django.core.exceptions import PermissionDenied
-from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db.models import Count, Sum
-from django.http import HttpResponse
-from django.shortcuts import render
-from django.utils import timezone
+from __future__ import annotations
 
-from leads.models import Lead
-from opportunities.models import Opportunity
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
-from .permissions import is_manager
-from .reports import LeadSourceReport, lead_source_report
+from .filters import SortableFilterSet
+from .pagination import CappedPaginator
+from .permissions import ensure_can_change
 
-# The default report period: the last 90 days, today included.
-DEFAULT_REPORT_DAYS = 90
-# Far enough for any real lead; keeps the day arithmetic away from date.min/max.
-REPORT_DATE_VALIDATORS = [
-    MinValueValidator(date(1900, 1, 1)),
-    MaxValueValidator(date(2999, 12, 31)),
-]
+PER_PAGE = 50
 
 
-def reports_index(request):
-    """A pipeline overview: leads by status reason and opportunities by stage and state."""
-    leads = (
-        Lead.objects.values("state", "status_reason").annotate(count=Count("id")).order_by("state")
-    )
-    status_labels = dict(Lead.StatusReason.choices)
-    lead_rows = [
-        {"state": r["state"], "status": status_labels[r["status_reason"]], "count": r["count"]}
-        for r in leads
-    ]
-    opportunities = (
-        Opportunity.objects.values("stage__name", "stage__order", "state", "currency__code")
-        .annotate(count=Count("id"), budget=Sum("budget_amount"))
-        .order_by("stage__order", "state", "currency__code")
-    )
-    return render(
-        request,
-        "crm/reports.html",
-        {
-            "lead_rows": lead_rows,
-            "lead_total": sum(r["count"] for r in lead_rows),
-            "opportunity_rows": list(opportunities),
-            "can_see_manager_reports": is_manager(request.user),
-        },
-    )
+def list_page(
+    request: HttpRequest,
+    template: str,
+    filterset_class: type[SortableFilterSet],
+    queryset: QuerySet,
+    extra: dict | None = None,
+) -> HttpResponse:
+    """A filtered, sorted list, 50 rows a page; the filters stay in the page links.
+
+    The count stops at 10,000 rows, so a page never counts a whole large table.
+    """
+    filterset = filterset_class(request.GET or None, queryset=queryset, request=request)
+    page = CappedPaginator(filterset.qs, PER_PAGE).get_page(request.GET.get("page"))
+    context = {"filter": filterset, "page": page, "is_filtered": filterset.is_filtered}
+    return render(request, template, context | (extra or {}))
 
 
-class ReportPeriodForm(forms.Form):
-    """The days a report covers, both included; empty ends default to the last 90 days."""
-
-    start = forms.DateField(
-        required=False,
-        validators=REPORT_DATE_VALIDATORS,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        label="Created from",
-    )
-    end = forms.DateField(
-        required=False,
-        validators=REPORT_DATE_VALIDATORS,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        label="Created to",
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.form_method = "get"
-        self.helper.layout = Layout(
-            Row(
-                Column("start", css_class="col-auto"),
-                Column("end", css_class="col-auto"),
-                Column(
-                    StrictButton("Show", type="submit", css_class="btn-primary mt-4"),
-                    css_class="col-auto",
-                ),
-                css_class="align-items-start",
-            )
-        )
-
-    def clean(self):
-        data = super().clean()
-        if self.errors:
-            return data
-        data["end"] = data.get("end") or timezone.localdate()
-        data["start"] = data.get("start") or data["end"] - timedelta(days=DEFAULT_REPORT_DAYS - 1)
-        if data["start"] > data["end"]:
-            raise forms.ValidationError("The start date must not be after the end date.")
-        return data
+def get_for_change(request: HttpRequest, model: type[Model], pk: int):
+    """The record, if the user may change it; PermissionDenied otherwise."""
+    record = get_object_or_404(model.objects.select_related("owner"), pk=pk)
+    ensure_can_change(request.user, record)
+    return record
 
 
-def lead_source_report_view(request):
-    """Leads by source for a period, and what became of them (managers only)."""
-    if not is_manager(request.user):
-        raise PermissionDenied("Only sales managers see the lead-source report.")
-    form = ReportPeriodForm(request.GET)
-    report = None
-    if form.is_valid():
-        report = lead_source_report(start=form.cleaned_data["start"], end=form.cleaned_data["end"])
-        if request.GET.get("format") == "csv":
-            return _lead_source_csv(report)
-        # Show the period the report covers, defaults included.
-        form = ReportPeriodForm(initial={"start": report.start, "end": report.end})
-    return render(
-        request,
-        "crm/lead_source_report.html",
-        {"form": form, "report": report, "chart": report and _chart_data(report)},
-    )
+def delete_view(model: type[Model], service, list_url_name: str):
+    """A POST-only view deleting one record through `service`; a refusal
+    (ValidationError) goes back to the record with the reason."""
 
+    @require_POST
+    def view(request: HttpRequest, pk: int) -> HttpResponse:
+        record = get_object_or_404(model.objects.select_related("owner"), pk=pk)
+        try:
+            service(record, user=request.user)
+        except ValidationError as exc:
+            messages.error(request, f"{' '.join(exc.messages)} Nothing was deleted.")
+            return redirect(record)
+        label = str(record._meta.verbose_name).capitalize()
+        messages.success(request, f"{label} “{record}” deleted.")
+        return redirect(list_url_name)
 
-def _chart_data(report: LeadSourceReport) -> dict:
-    return {
-        "labels": [row.label for row in report.rows],
-        "created": [row.created for row in report.rows],
-        "qualified": [row.qualified for row in report.rows],
-        "disqualified": [row.disqualified for row in report.rows],
-    }
-
-
-def _lead_source_csv(report: LeadSourceReport) -> HttpResponse:
-    """The report's figures, one row per source then the total; won value in one
-    column per currency (plain numbers, so spreadsheets can sum them)."""
-    filename = f"lead-sources_{report.start.isoformat()}_{report.end.isoformat()}.csv"
-    response = HttpResponse(
-        content_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-    writer = csv.writer(response)
-    writer.writerow(
-        [
-            "Lead source",
-            "Leads created",
-            "Qualified",
-            "Disqualified",
-            "Qualification rate (%)",
-            "Opportunities won",
-            *(f"Won value {code}" for code in report.currencies),
-            "Average days to qualify",
-        ]
-    )
-    for row in [*report.rows, report.total]:
-        rate, days = row.qualification_rate, row.avg_days_to_qualify
-        writer.writerow(
-            [
-                row.label,
-                row.created,
-                row.qualified,
-                row.disqualified,
-                "" if rate is None else f"{rate:.1f}",
-                row.won,
-                *(f"{value:.2f}" for value in row.won_values),
-                "" if days is None else f"{days:.1f}",
-            ]
-        )
-    return response
+    return view

@@ -29,11 +29,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import DataError, IntegrityError, InterfaceError, OperationalError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import get_language
 
 from accounts.models import Contact
+from accounts.selectors import people_matching
 from crm import process
 from crm.history import record_created
 from crm.models import Currency
@@ -376,37 +376,20 @@ class _BatchContext:
     unrouted_owner: Any = None
 
 
-# The model's own rule and message; checked here so that a batch is validated
-# without a query per row per constraint (full_clean's way), the database
-# constraint remaining the guarantee.
-PERSON_OR_COMPANY = next(
-    c for c in Lead._meta.constraints if c.name == "lead_person_or_company_required"
-)
-
-
 def _build_lead(fields: dict[str, Any], context: _BatchContext) -> Lead:
-    """A new lead as create_lead builds it (Open/New, first stage, validated,
-    routed when no owner is given), not yet saved."""
+    """A new lead as create_lead builds it (leads.services.build_lead, then the
+    owner named or routed), not yet saved: the batch is bulk-inserted."""
     fields = dict(fields)
     code = fields.pop("currency", "")
     owner = fields.pop("owner", None)
-    lead = Lead(**fields)
     if code:
-        lead.currency = context.currencies.get(code.upper())
-        if lead.currency is None:
+        # Rows just read for the batch: no query per row to check they exist.
+        fields["currency"] = context.currencies.get(code.upper())
+        if fields["currency"] is None:
             raise RowProblem(f"Currency: {code!r} is not a known currency code.")
-        if not lead.currency.is_active:
+        if not fields["currency"].is_active:
             raise RowProblem(f"Currency: {code!r} is inactive.")
-    lead.state = Lead.State.OPEN
-    lead.status_reason = Lead.StatusReason.NEW
-    lead.stage = context.stage
-    # owner, stage and currency are rows just read: no query to check they exist.
-    lead.full_clean(
-        exclude=["owner", "stage", "currency"], validate_unique=False, validate_constraints=False
-    )
-    if not (lead.first_name.strip() or lead.last_name.strip() or lead.company_name.strip()):
-        raise ValidationError(PERSON_OR_COMPANY.violation_error_message)
-    lead.set_derived_fields()  # bulk_create does not call save()
+    lead = lead_services.build_lead(fields, stage=context.stage)
     if owner is not None:
         ensure_can_assign(context.user, owner, None, "a lead")
         lead.owner = owner
@@ -534,24 +517,18 @@ def _owners(job: ImportJob, batch: list[parsing.Row]) -> dict[str, Any]:
 def _duplicates(job: ImportJob, batch: list[parsing.Row]) -> dict[int, str]:
     """Line -> why the row is a duplicate: same email (ignoring case) or phone
     (ignoring punctuation) as an existing lead or contact, or as an earlier row
-    of the batch. Earlier batches' rows are existing leads by now. One indexed
-    query per table, on the keys crm.text derives."""
+    of the batch. Earlier batches' rows are existing leads by now. The matching
+    is accounts.selectors.people_matching's: one indexed query per table."""
     emails = {email_key(_value(job, row, "email")) for row in batch} - {""}
     phones = {
         phone_key(_value(job, row, f)) for row in batch for f in ("business_phone", "mobile_phone")
     } - {""}
     known: dict[str, str] = {}
-    if emails or phones:
-        for model, what in ((Lead, "an existing lead"), (Contact, "an existing contact")):
-            matches = model.objects.filter(
-                Q(email_key__in=emails)
-                | Q(business_phone_key__in=phones)
-                | Q(mobile_phone_key__in=phones)
-            ).values_list("email_key", "business_phone_key", "mobile_phone_key")
-            for keys in matches:
-                for key in keys:
-                    if key in emails or key in phones:
-                        known.setdefault(key, what)
+    for model, what in ((Lead, "an existing lead"), (Contact, "an existing contact")):
+        for keys in people_matching(model, emails=emails, phones=phones):
+            for key in keys:
+                if key in emails or key in phones:
+                    known.setdefault(key, what)
     found = {}
     for row in batch:
         email = email_key(_value(job, row, "email"))
@@ -627,8 +604,3 @@ def _abandon(pk: int) -> bool:
         _end(job, ImportJob.Status.ABANDONED, reason)
     job.save()
     return True
-
-
-def referenced_files() -> set[str]:
-    """The stored files import jobs still need (for prune_attachments' stray check)."""
-    return set(ImportJob.objects.exclude(file="").values_list("file", flat=True))

@@ -65,23 +65,13 @@ def reactivate_selected(modeladmin, request, queryset):
 
 
 class LeadAdminForm(forms.ModelForm):
-    FILLED_FROM_EXISTING = ("company_name", *services.CONTACT_FILL_FIELDS)
-
     def clean(self):
         cleaned = super().clean()
         if self.instance.pk is None:
             # Fill a new lead's empty fields from the chosen account or contact now,
             # as create_lead will: the model's checks (a name or a company) run
             # before save_model and would refuse a lead that names only a contact.
-            draft = Lead(
-                existing_account=cleaned.get("existing_account"),
-                existing_contact=cleaned.get("existing_contact"),
-                **{n: cleaned[n] for n in self.FILLED_FROM_EXISTING if n in cleaned},
-            )
-            services.fill_from_existing(draft)
-            for name in self.FILLED_FROM_EXISTING:
-                if name in cleaned:
-                    cleaned[name] = getattr(draft, name)
+            cleaned = services.filled_from_existing(cleaned)
         return cleaned
 
 

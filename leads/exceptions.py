@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import ValidationError
+
 if TYPE_CHECKING:
     from accounts.models import Account, Contact
 
@@ -82,8 +84,6 @@ class CurrencyRequired(LeadError):
 
 def error_message(exc: Exception) -> str:
     """The text to show a user for a refusal: a LeadError, a ValidationError or PermissionDenied."""
-    from django.core.exceptions import ValidationError
-
     if isinstance(exc, ValidationError):
         return " ".join(exc.messages)
     return getattr(exc, "message", None) or str(exc) or exc.__class__.__name__

@@ -1,3 +1,4 @@
+import json
 from datetime import datetime
 
 from crispy_forms.bootstrap import Tab, TabHolder
@@ -79,17 +80,13 @@ class LeadForm(forms.ModelForm):
         self.fields["existing_account"].widget.attrs.update(
             {
                 "data-fill-url": reverse("accounts:lookup") + "?id=",
-                "data-fill-map": '{"name": "company_name"}',
+                "data-fill-map": json.dumps(services.FILL_FROM_ACCOUNT),
             }
         )
         self.fields["existing_contact"].widget.attrs.update(
             {
                 "data-fill-url": reverse("accounts:contact_lookup") + "?id=",
-                "data-fill-map": (
-                    '{"first_name": "first_name", "last_name": "last_name", '
-                    '"job_title": "job_title", "business_phone": "business_phone", '
-                    '"mobile_phone": "mobile_phone", "email": "email"}'
-                ),
+                "data-fill-map": json.dumps(services.FILL_FROM_CONTACT),
             }
         )
         self.helper = FormHelper()
@@ -189,15 +186,7 @@ class LeadForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         if self.instance.pk is None:
-            # Fill from the chosen account/contact the way create_lead will, so the
-            # model's checks (a name or company is required) see the final values.
-            draft = Lead(
-                **{k: v for k, v in cleaned.items() if k in SUMMARY_FIELDS and v is not None}
-            )
-            services.fill_from_existing(draft)
-            for name in SUMMARY_FIELDS:
-                if not cleaned.get(name) and getattr(draft, name, None):
-                    cleaned[name] = getattr(draft, name)
+            cleaned = services.filled_from_existing(cleaned)
         return cleaned
 
     def clean_loaded_modified_at(self) -> datetime | None:

@@ -10,8 +10,10 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from accounts.models import Industry
+from crm.choices import Industry, PurchaseProcess, PurchaseTimeframe
+from crm.db import pairs_allowed
 from crm.history import CachedHistoryManager
+from crm.records import read_only_message
 from crm.text import email_key, phone_key
 
 from .exceptions import LeadNotOpen
@@ -44,49 +46,42 @@ class PreferredContactMethod(models.TextChoices):
     MAIL = "mail", "Mail"
 
 
-class PurchaseTimeframe(models.TextChoices):
-    IMMEDIATE = "immediate", "Immediate"
-    THIS_QUARTER = "this_quarter", "This Quarter"
-    NEXT_QUARTER = "next_quarter", "Next Quarter"
-    THIS_YEAR = "this_year", "This Year"
-    UNKNOWN = "unknown", "Unknown"
+class LeadState(models.TextChoices):
+    OPEN = "open", "Open"
+    QUALIFIED = "qualified", "Qualified"
+    DISQUALIFIED = "disqualified", "Disqualified"
 
 
-class PurchaseProcess(models.TextChoices):
-    INDIVIDUAL = "individual", "Individual"
-    COMMITTEE = "committee", "Committee"
-    UNKNOWN = "unknown", "Unknown"
+class LeadStatusReason(models.TextChoices):
+    NEW = "new", "New"
+    CONTACTED = "contacted", "Contacted"
+    QUALIFIED = "qualified", "Qualified"
+    LOST = "lost", "Lost"
+    CANNOT_CONTACT = "cannot_contact", "Cannot Contact"
+    NO_LONGER_INTERESTED = "no_longer_interested", "No Longer Interested"
+    CANCELED = "canceled", "Canceled"
+
+
+# Which status reasons belong to which state (Lead.STATUS_REASONS_BY_STATE); the
+# check constraint on Lead is written from it, so the database refuses any other pair.
+LEAD_STATUS_REASONS = {
+    LeadState.OPEN: (LeadStatusReason.NEW, LeadStatusReason.CONTACTED),
+    LeadState.QUALIFIED: (LeadStatusReason.QUALIFIED,),
+    LeadState.DISQUALIFIED: (
+        LeadStatusReason.LOST,
+        LeadStatusReason.CANNOT_CONTACT,
+        LeadStatusReason.NO_LONGER_INTERESTED,
+        LeadStatusReason.CANCELED,
+    ),
+}
 
 
 class Lead(models.Model):
     """A potential customer not yet qualified."""
 
-    class State(models.TextChoices):
-        OPEN = "open", "Open"
-        QUALIFIED = "qualified", "Qualified"
-        DISQUALIFIED = "disqualified", "Disqualified"
-
-    class StatusReason(models.TextChoices):
-        NEW = "new", "New"
-        CONTACTED = "contacted", "Contacted"
-        QUALIFIED = "qualified", "Qualified"
-        LOST = "lost", "Lost"
-        CANNOT_CONTACT = "cannot_contact", "Cannot Contact"
-        NO_LONGER_INTERESTED = "no_longer_interested", "No Longer Interested"
-        CANCELED = "canceled", "Canceled"
-
-    # Which status reasons belong to which state; the check constraint below
-    # makes the database refuse any other pair.
-    STATUS_REASONS_BY_STATE = {
-        State.OPEN: (StatusReason.NEW, StatusReason.CONTACTED),
-        State.QUALIFIED: (StatusReason.QUALIFIED,),
-        State.DISQUALIFIED: (
-            StatusReason.LOST,
-            StatusReason.CANNOT_CONTACT,
-            StatusReason.NO_LONGER_INTERESTED,
-            StatusReason.CANCELED,
-        ),
-    }
+    State = LeadState
+    StatusReason = LeadStatusReason
+    STATUS_REASONS_BY_STATE = LEAD_STATUS_REASONS
     DISQUALIFY_REASONS = STATUS_REASONS_BY_STATE[State.DISQUALIFIED]
 
     # Fields a change to an inactive lead may touch: only the lifecycle itself.
@@ -228,19 +223,7 @@ class Lead(models.Model):
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.CheckConstraint(
-                condition=(
-                    models.Q(state="open", status_reason__in=["new", "contacted"])
-                    | models.Q(state="qualified", status_reason="qualified")
-                    | models.Q(
-                        state="disqualified",
-                        status_reason__in=[
-                            "lost",
-                            "cannot_contact",
-                            "no_longer_interested",
-                            "canceled",
-                        ],
-                    )
-                ),
+                condition=pairs_allowed("state", "status_reason", LEAD_STATUS_REASONS),
                 name="lead_state_status_reason_consistent",
                 violation_error_message="The status reason does not belong to the lead's state.",
             ),
@@ -357,14 +340,18 @@ class Lead(models.Model):
             if attname not in self.LIFECYCLE_FIELDS and getattr(self, attname) != old
         }
         if changed:
-            raise LeadNotOpen(
-                f"This lead is {self.get_state_display().lower()} and read-only; "
-                "reactivate it to make changes."
-            )
+            raise LeadNotOpen(read_only_message(self))
 
     @property
     def is_active(self) -> bool:
         return self.state == self.State.OPEN
+
+    # How crm.records.read_only_message speaks of an inactive lead.
+    reactivate_hint = "reactivate it"
+
+    @property
+    def inactive_label(self) -> str:
+        return self.get_state_display().lower()
 
     @property
     def full_name(self) -> str:

@@ -22,14 +22,15 @@ from django.utils import timezone
 
 from accounts.models import Account, Contact
 from accounts.selectors import duplicate_accounts, duplicate_contacts
-from activities.files import delete_with_attachments
 from activities.models import Connection
 from activities.services import carry_stakeholders
 from crm import process
 from crm.history import set_history_user
 from crm.models import Currency, OrganizationSettings, ProcessStage
 from crm.permissions import ensure_can_assign, ensure_can_change, ensure_can_delete
+from crm.records import read_only_message
 from crm.references import check_references, current_reference
+from crm.storage import delete_with_files
 from opportunities.models import Opportunity
 
 from .exceptions import (
@@ -93,15 +94,14 @@ QUALIFY_FIELDS = (
     "modified_at",
 )
 
-# What choosing an existing contact fills into a new lead's empty fields.
-CONTACT_FILL_FIELDS = (
-    "first_name",
-    "last_name",
-    "job_title",
-    "business_phone",
-    "mobile_phone",
-    "email",
-)
+# What choosing an existing account or contact fills into a new lead's empty
+# fields: the account's or contact's field -> the lead's field. The one
+# definition: create_lead, the forms' checks and the form's live fill use it.
+FILL_FROM_ACCOUNT = {"name": "company_name"}
+FILL_FROM_CONTACT = {
+    name: name
+    for name in ("first_name", "last_name", "job_title", "business_phone", "mobile_phone", "email")
+}
 
 
 @dataclass
@@ -184,13 +184,29 @@ def _validate_built(record: Model) -> None:
 
 def fill_from_existing(lead: Lead) -> None:
     """Copy a chosen account's and contact's details into the lead's empty fields."""
-    if lead.existing_account_id and not lead.company_name:
-        lead.company_name = lead.existing_account.name
-    if lead.existing_contact_id:
-        contact = lead.existing_contact
-        for name in CONTACT_FILL_FIELDS:
-            if not getattr(lead, name):
-                setattr(lead, name, getattr(contact, name))
+    for source, mapping in (
+        (lead.existing_account, FILL_FROM_ACCOUNT),
+        (lead.existing_contact, FILL_FROM_CONTACT),
+    ):
+        if source is None:
+            continue
+        for their, ours in mapping.items():
+            if not getattr(lead, ours):
+                setattr(lead, ours, getattr(source, their))
+
+
+def filled_from_existing(values: dict[str, Any]) -> dict[str, Any]:
+    """A new lead's field values (with `existing_account` / `existing_contact`)
+    as create_lead will fill them: forms check what will be saved (a contact
+    alone can give the lead its name)."""
+    fields = {*FILL_FROM_ACCOUNT.values(), *FILL_FROM_CONTACT.values()}
+    draft = Lead(
+        existing_account=values.get("existing_account"),
+        existing_contact=values.get("existing_contact"),
+        **{name: values.get(name) or "" for name in fields},
+    )
+    fill_from_existing(draft)
+    return {**values, **{name: getattr(draft, name) for name in fields if not values.get(name)}}
 
 
 @transaction.atomic
@@ -213,24 +229,52 @@ def create_lead(*, user: AbstractBaseUser, **fields: Any) -> Lead:
 
 
 def _create_lead(cleaned: dict[str, Any], *, user: AbstractBaseUser | None) -> Lead:
-    """The one path that builds, validates, routes and saves a new lead.
+    """Build, route and save a new lead (create_lead and create_web_lead).
 
     `user` is the acting user, None for a lead the system creates (web-to-lead):
     such a lead must find an owner by routing or the default owner.
     """
+    # Validated before routing: a refused lead takes no lock and no turn.
+    lead = build_lead(cleaned)
+    if cleaned.get("owner") is None:
+        assign_owner(lead, fallback=user)
+    set_history_user(lead, user)
+    lead.save()
+    return lead
+
+
+# The model's rule a user can break, with its message: checked in Python so a
+# new lead is validated without full_clean's query per check constraint.
+PERSON_OR_COMPANY = next(
+    c for c in Lead._meta.constraints if c.name == "lead_person_or_company_required"
+)
+_UNSET = object()
+
+
+def build_lead(cleaned: dict[str, Any], *, stage: Any = _UNSET) -> Lead:
+    """The one definition of a new lead, not yet saved: Open/New (or the open
+    status reason given), at the first stage of the process flow (`stage`: the
+    caller read it once for many leads), filled from a chosen account or
+    contact, its field values validated (ValidationError) and its derived
+    fields set. Without an owner in `cleaned`, it has none yet (assign_owner).
+
+    References are the callers' to check (check_references, or rows just read);
+    keys and the other check constraints are the database's, in the same
+    transaction.
+    """
     lead = Lead(**cleaned)
     lead.state = Lead.State.OPEN
     lead.status_reason = cleaned.get("status_reason") or Lead.StatusReason.NEW
-    lead.stage = process.first_lead_stage()
+    lead.stage = process.first_lead_stage() if stage is _UNSET else stage
     fill_from_existing(lead)
-    if cleaned.get("owner") is None:
-        # Validate before routing: a refused lead takes no lock and no turn.
-        lead.full_clean(exclude=["owner"])
-        assign_owner(lead, fallback=user)
-    else:
-        lead.full_clean()
-    set_history_user(lead, user)
-    lead.save()
+    lead.full_clean(
+        exclude=[f.name for f in Lead._meta.concrete_fields if f.is_relation],
+        validate_unique=False,
+        validate_constraints=False,
+    )
+    if not (lead.has_person_name or lead.company_name.strip()):
+        raise ValidationError(PERSON_OR_COMPANY.violation_error_message)
+    lead.set_derived_fields()
     return lead
 
 
@@ -335,10 +379,7 @@ def update_lead(
     if expected_modified_at is not None and locked.modified_at != expected_modified_at:
         raise LeadChanged()
     if not locked.is_active:
-        raise LeadNotOpen(
-            f"This lead is {locked.get_state_display().lower()} and read-only; "
-            "reactivate it to make changes."
-        )
+        raise LeadNotOpen(read_only_message(locked))
     ensure_can_assign(user, cleaned.get("owner"), locked.owner_id, "a lead")
     check_references(Lead, cleaned, current=locked, lock=(Account, Contact))
     for name, value in cleaned.items():
@@ -661,4 +702,4 @@ def delete_lead(*, lead: Lead, user: AbstractBaseUser) -> None:
     locked = _lock(lead)
     ensure_can_delete(user, locked)
     set_history_user(locked, user)
-    delete_with_attachments(locked)
+    delete_with_files(locked)

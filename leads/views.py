@@ -12,12 +12,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.forms import add_service_errors
 from accounts.models import Account, Contact
-from activities.views import timeline_context
+from crm.forms import add_service_errors
 from crm.http import safe_next
 from crm.models import OrganizationSettings
 from crm.permissions import can_change, can_delete, ensure_can_change, ensure_can_delete, is_manager
+from crm.records import read_only_message
 
 from . import csv_export, selectors, services
 from .exceptions import DuplicatesFound, LeadChanged, LeadError, error_message
@@ -41,11 +41,7 @@ def get_lead_for_change(request, pk: int) -> Lead:
 
 
 def _refuse_inactive(request, lead: Lead):
-    messages.error(
-        request,
-        f"This lead is {lead.get_state_display().lower()} and read-only; nothing was changed. "
-        "Reactivate it to make changes.",
-    )
+    messages.error(request, f"Nothing was changed. {read_only_message(lead)}")
     return redirect(lead)
 
 
@@ -107,7 +103,6 @@ def lead_detail(request, pk: int):
             "can_delete": can_delete(request.user, lead),
             "disqualify_reasons": Lead.DISQUALIFY_REASONS,
             "qualify_form": None if settings.create_records_on_qualify else QualifyForm(),
-            **timeline_context(request, lead),
         },
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q, QuerySet
 
-from accounts.filters import SortableFilterSet, search_terms
+from crm.filters import SortableFilterSet, search_terms
 from crm.models import Currency, ProcessFlow, ProcessStage
 
 from .models import Opportunity

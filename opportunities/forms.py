@@ -7,8 +7,8 @@ from crispy_forms.layout import Column, Layout, Row
 from django import forms
 from django.utils import timezone
 
-from accounts.forms import OwnedRecordForm, section, two_columns
 from accounts.models import Account, Contact
+from crm.forms import OwnedRecordForm, section, two_columns
 from crm.models import Currency, OrganizationSettings
 
 from .models import Opportunity

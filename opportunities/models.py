@@ -7,30 +7,39 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from crm.choices import PurchaseProcess, PurchaseTimeframe
+from crm.db import pairs_allowed
 from crm.history import CachedHistoryManager
-from leads.models import PurchaseProcess, PurchaseTimeframe
+
+
+class OpportunityState(models.TextChoices):
+    OPEN = "open", "Open"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+
+
+class OpportunityStatusReason(models.TextChoices):
+    IN_PROGRESS = "in_progress", "In Progress"
+    ON_HOLD = "on_hold", "On Hold"
+    WON = "won", "Won"
+    CANCELED = "canceled", "Canceled"
+    OUT_SOLD = "out_sold", "Out-Sold"
+
+
+# Which status reasons belong to which state; the check constraint is written from it.
+OPPORTUNITY_STATUS_REASONS = {
+    OpportunityState.OPEN: (OpportunityStatusReason.IN_PROGRESS, OpportunityStatusReason.ON_HOLD),
+    OpportunityState.WON: (OpportunityStatusReason.WON,),
+    OpportunityState.LOST: (OpportunityStatusReason.CANCELED, OpportunityStatusReason.OUT_SOLD),
+}
 
 
 class Opportunity(models.Model):
     """A potential sale to exactly one customer: an account or a contact."""
 
-    class State(models.TextChoices):
-        OPEN = "open", "Open"
-        WON = "won", "Won"
-        LOST = "lost", "Lost"
-
-    class StatusReason(models.TextChoices):
-        IN_PROGRESS = "in_progress", "In Progress"
-        ON_HOLD = "on_hold", "On Hold"
-        WON = "won", "Won"
-        CANCELED = "canceled", "Canceled"
-        OUT_SOLD = "out_sold", "Out-Sold"
-
-    STATUS_REASONS_BY_STATE = {
-        State.OPEN: (StatusReason.IN_PROGRESS, StatusReason.ON_HOLD),
-        State.WON: (StatusReason.WON,),
-        State.LOST: (StatusReason.CANCELED, StatusReason.OUT_SOLD),
-    }
+    State = OpportunityState
+    StatusReason = OpportunityStatusReason
+    STATUS_REASONS_BY_STATE = OPPORTUNITY_STATUS_REASONS
 
     name = models.CharField("topic", max_length=200)
     account = models.ForeignKey(
@@ -135,11 +144,7 @@ class Opportunity(models.Model):
                 "one contact.",
             ),
             models.CheckConstraint(
-                condition=(
-                    models.Q(state="open", status_reason__in=["in_progress", "on_hold"])
-                    | models.Q(state="won", status_reason="won")
-                    | models.Q(state="lost", status_reason__in=["canceled", "out_sold"])
-                ),
+                condition=pairs_allowed("state", "status_reason", OPPORTUNITY_STATUS_REASONS),
                 name="opportunity_state_status_reason_consistent",
                 violation_error_message="The status reason does not belong to the state.",
             ),
@@ -170,6 +175,13 @@ class Opportunity(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state == self.State.OPEN
+
+    # How crm.records.read_only_message speaks of a closed opportunity.
+    reactivate_hint = "reopen it"
+
+    @property
+    def inactive_label(self) -> str:
+        return f"closed as {self.get_state_display()}"
 
     @property
     def customer(self):

@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Account, Contact
-from accounts.services import apply_changes
-from activities.files import delete_with_attachments
 from crm import process
 from crm.history import set_history_user
 from crm.permissions import ensure_can_assign, ensure_can_change, ensure_can_delete
+from crm.records import read_only_message
 from crm.references import check_references
+from crm.services import apply_changes
+from crm.storage import delete_with_files
 
 from .models import Opportunity
 
@@ -53,10 +55,7 @@ def _lock(opportunity: Opportunity) -> Opportunity:
 
 def _require_open(opportunity: Opportunity) -> None:
     if not opportunity.is_active:
-        raise OpportunityError(
-            f"This opportunity is closed as {opportunity.get_state_display()} and read-only; "
-            "reopen it to make changes."
-        )
+        raise OpportunityError(read_only_message(opportunity))
 
 
 def _move(opportunity: Opportunity, user, step: int) -> Opportunity:
@@ -99,8 +98,6 @@ def close_opportunity(
     close_date=None,
 ) -> Opportunity:
     """Close an open opportunity as Won or Lost (Canceled or Out-Sold)."""
-    from django.utils import timezone
-
     locked = _lock(opportunity)
     ensure_can_change(user, locked)
     _require_open(locked)
@@ -192,7 +189,7 @@ def update_opportunity(*, opportunity: Opportunity, user, **fields: Any) -> Oppo
     locked = _lock(opportunity)
     _require_open(locked)
     ensure_can_change(user, locked)
-    apply_changes(locked, fields, EDITABLE_FIELDS, user)
+    apply_changes(locked, fields, EDITABLE_FIELDS, user, lock=(Account, Contact))
     locked.full_clean()
     set_history_user(locked, user)
     locked.save()
@@ -207,4 +204,4 @@ def delete_opportunity(*, opportunity: Opportunity, user) -> None:
     locked = _lock(opportunity)
     ensure_can_delete(user, locked)
     set_history_user(locked, user)
-    delete_with_attachments(locked)
+    delete_with_files(locked)

@@ -15,11 +15,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.forms import add_service_errors
-from accounts.views import delete_view, get_for_change, list_page
 from activities.models import Note
-from activities.views import timeline_context
+from crm.forms import add_service_errors
 from crm.permissions import can_change, can_delete
+from crm.records import read_only_message
+from crm.views import delete_view, get_for_change, list_page
 
 from . import services
 from .filters import OpportunityFilter
@@ -75,7 +75,6 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
             for name in ("budget_amount", "estimated_revenue", "actual_revenue")
         },
         "lead_notes": Note.objects.filter(lead=lead).select_related("author") if lead else [],
-        **timeline_context(request, opportunity),
     }
     if opportunity.is_active and may_change:
         context["won_form"] = CloseOpportunityForm(
@@ -108,11 +107,7 @@ def opportunity_create(request: HttpRequest) -> HttpResponse:
 def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
     opportunity = get_for_change(request, Opportunity, pk)
     if not opportunity.is_active:
-        messages.error(
-            request,
-            f"This opportunity is closed as {opportunity.get_state_display()} and read-only; "
-            "reopen it to make changes.",
-        )
+        messages.error(request, read_only_message(opportunity))
         return redirect(opportunity)
     form = OpportunityForm(request.POST or None, instance=opportunity, user=request.user)
     if request.method == "POST" and form.is_valid():

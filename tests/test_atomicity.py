@@ -14,6 +14,7 @@ from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import DatabaseError, IntegrityError
+from django.db.models.deletion import Collector
 from django.db.models.signals import post_delete
 
 import accounts.services
@@ -329,9 +330,9 @@ def test_delete_failing_before_commit_keeps_rows_and_files(
             assert calls, "the notes were not deleted before the injected failure"
         else:
             if point == "record delete":
-                inject.after(type(record), "delete", exc)
+                inject.after(Collector, "delete", exc)
             else:  # the delete and its file removal are scheduled; the commit never comes
-                inject.after(module, "delete_with_attachments", exc)
+                inject.after(module, "delete_with_files", exc)
             with pytest.raises(DatabaseError):
                 delete(record, manager)
             assert inject.calls == 1

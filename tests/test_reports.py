@@ -14,8 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.reports import lead_source_report
 from leads.models import Lead, LeadSource
+from reports.selectors import lead_source_report
 from tests.factories import LeadFactory, OpportunityFactory, currency
 
 pytestmark = pytest.mark.django_db

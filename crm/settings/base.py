@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "opportunities",
     "activities",
     "imports",
+    "reports",
+    "demo",
 ]
 
 MIDDLEWARE = [

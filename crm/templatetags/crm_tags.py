@@ -7,6 +7,7 @@ from django import template
 from django.db import models
 from django.utils.html import format_html
 
+from crm import records
 from crm.models import ProcessFlow, ProcessStage
 
 register = template.Library()
@@ -125,3 +126,9 @@ def field(label: str, value, link: str | None = None):
 
 
 SAFE_LINK_PREFIXES = ("http://", "https://", "mailto:", "tel:", "/")
+
+
+@register.filter
+def read_only_message(record) -> str:
+    """crm.records.read_only_message: the one sentence a read-only record shows."""
+    return records.read_only_message(record)

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import migrations, models
 from django.db.models import F
 
-from crm.reports import DaysBetween
+from crm.db import DaysBetween
 
 
 def backfill(apps, schema_editor):

@@ -86,7 +86,7 @@ def test_prune_deletes_files_ended_imports_still_hold_and_stray_uploads(rep, med
     stray = default_storage.save("imports/def/leads.csv", io.BytesIO(b"partial"))
     out = prune("--min-age-hours=0")
     assert "deleted the files of 1 ended import(s)" in out
-    assert "Removed 1 stray import file(s)" in out
+    assert "Removed 1 stray file(s)" in out
     assert stored_files(media) == []
     assert ImportJob.objects.get().file.name == ""
     assert not default_storage.exists(stray)

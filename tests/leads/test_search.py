@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 
+from benchmarks.generate import add_generated_leads
 from leads import services
 from leads.models import Lead
 from leads.selectors import search_leads, search_terms
@@ -136,7 +137,8 @@ def test_search_is_unchanged_by_lifecycle_changes(rep, nancy):
 
 
 def test_search_finds_bulk_seeded_leads():
-    call_command("seed_demo", leads=300, force=True, stdout=StringIO(), stderr=StringIO())
+    call_command("seed_demo", force=True, stdout=StringIO(), stderr=StringIO())
+    add_generated_leads(300)
     generated = Lead.objects.filter(email__endswith="@example.com").order_by("pk").last()
 
     assert found(generated.email) == {generated.pk}

@@ -27,8 +27,8 @@ from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
 
-from accounts.models import Industry
 from activities.models import Activity, Connection
+from crm.choices import Industry
 from leads.models import (
     Lead,
     LeadSource,

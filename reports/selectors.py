@@ -1,4 +1,4 @@
-"""Selectors for the reports: aggregate reads, a fixed number of queries each."""
+"""The reports' reads: aggregates, a fixed number of queries each."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Avg, Count, FloatField, Func, Sum
+from django.db.models import Avg, Count, Func, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -51,32 +51,6 @@ class LeadSourceReport:
 
 def _start_of_day(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
-
-
-class DaysBetween(Func):
-    """The days (with fractions) from the first datetime to the second, in SQL:
-    how the migration that added Lead.days_to_qualify filled it for old leads.
-
-    Django's datetime subtraction on SQLite calls a Python function for each row
-    (about 50 ms per 250,000 leads, see docs/PERFORMANCE.md); julianday() and
-    EXTRACT(EPOCH) stay in the database.
-    """
-
-    output_field = FloatField()
-    arg_joiner = " - "
-    template = "(CAST(EXTRACT(EPOCH FROM (%(expressions)s)) AS double precision) / 86400)"
-
-    def __init__(self, start, end):
-        super().__init__(end, start)
-
-    def as_sqlite(self, compiler, connection, **extra):
-        return super().as_sql(
-            compiler,
-            connection,
-            template="(julianday(%(expressions)s))",
-            arg_joiner=") - julianday(",
-            **extra,
-        )
 
 
 class Unindexed(Func):

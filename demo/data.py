@@ -1,26 +1,36 @@
-"""The demo data set behind `manage.py seed_demo`: realistic names, every lead
-state and status reason, opportunities at every stage, notes and activities.
-Built through the services, so it obeys the same rules as real use."""
+"""The demo data set behind `manage.py seed_demo`: the demo users, and a small
+curated CRM with realistic names, every lead state and status reason,
+opportunities at every stage, notes, activities and stakeholders. Built
+through the services, so it obeys the same rules as real use. (The million
+generated leads of the benchmarks come from benchmarks/generate.py.)"""
 
 from __future__ import annotations
 
-import itertools
 import random
 import unicodedata
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from accounts.models import Account, Contact, Industry
+from accounts.models import Account, Contact
 from activities.models import Activity, Connection, Note
-from crm.text import email_key, phone_key
+from crm.choices import Industry, PurchaseProcess, PurchaseTimeframe
 from leads import services as lead_services
-from leads.models import Lead, LeadSource, PurchaseProcess, PurchaseTimeframe, Rating
+from leads.models import Lead, LeadSource, Rating
 from opportunities import services as opp_services
 
 MARKER_EMAIL = "nancy.davolio@northwindtraders.example"
+
+DEMO_USERS = [
+    # username, first, last, role, superuser
+    ("admin", "Ada", "Admin", None, True),
+    ("manager", "Morgan", "Reyes", "Sales Manager", False),
+    ("rep", "Riley", "Chen", "Sales Rep", False),
+    ("rep2", "Sam", "Okafor", "Sales Rep", False),
+]
 
 FIRST_NAMES = [
     "Nancy",
@@ -296,6 +306,29 @@ ACCOUNTS = [
 ]
 
 
+def demo_users() -> dict:
+    """The demo users by user name (password = user name), created when missing."""
+    User = get_user_model()
+    users = {}
+    for username, first, last, role, superuser in DEMO_USERS:
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            user = User(
+                username=username,
+                first_name=first,
+                last_name=last,
+                email=f"{username}@leadline.example",
+                is_staff=superuser,
+                is_superuser=superuser,
+            )
+            user.set_password(username)
+            user.save()
+            if role:
+                user.groups.add(Group.objects.get(name=role))
+        users[username] = user
+    return users
+
+
 def is_seeded() -> bool:
     return Lead.objects.filter(email=MARKER_EMAIL).exists()
 
@@ -304,14 +337,14 @@ def _company(rng: random.Random) -> str:
     return f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_SUFFIXES)}"
 
 
-def _ascii(text: str) -> str:
+def ascii_name(text: str) -> str:
     """'Müller' -> 'muller': an email address's local part takes ASCII letters only."""
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
 
 
 def _email(first: str, last: str, company: str) -> str:
     domain = "".join(ch for ch in company.lower() if ch.isalnum())[:20] or "example"
-    return f"{_ascii(first)}.{_ascii(last)}@{domain}.example"
+    return f"{ascii_name(first)}.{ascii_name(last)}@{domain}.example"
 
 
 def _phone(rng: random.Random) -> str:
@@ -510,190 +543,3 @@ def _timeline(leads: list[Lead], rng: random.Random, contacts: list[Contact]) ->
                 contact=contact,
                 defaults={"role": rng.choice(roles), "created_by": lead.owner},
             )
-
-
-# The bulk scale-up's mix of lead sources: the web and events bring most leads.
-SOURCE_WEIGHTS = {
-    LeadSource.WEB: 24,
-    LeadSource.TRADE_SHOW: 11,
-    LeadSource.ADVERTISEMENT: 10,
-    LeadSource.PARTNER: 10,
-    LeadSource.EXTERNAL_REFERRAL: 8,
-    LeadSource.WORD_OF_MOUTH: 8,
-    LeadSource.SEMINAR: 7,
-    LeadSource.EMPLOYEE_REFERRAL: 5,
-    LeadSource.PUBLIC_RELATIONS: 4,
-    LeadSource.OTHER: 3,
-}
-RATING_WEIGHTS = {Rating.HOT: 2, Rating.WARM: 5, Rating.COLD: 3}
-# (state, status reason, weight): a bit over half open, the rest closed either way.
-STATE_WEIGHTS = (
-    (Lead.State.OPEN, Lead.StatusReason.NEW, 35),
-    (Lead.State.OPEN, Lead.StatusReason.CONTACTED, 20),
-    (Lead.State.QUALIFIED, Lead.StatusReason.QUALIFIED, 20),
-    *((Lead.State.DISQUALIFIED, reason, 25 / 4) for reason in Lead.DISQUALIFY_REASONS),
-)
-BULK_LEAD_FIELDS = (
-    "topic",
-    "first_name",
-    "last_name",
-    "company_name",
-    "job_title",
-    "email",
-    "email_key",
-    "business_phone",
-    "business_phone_key",
-    "lead_source",
-    "rating",
-    "industry",
-    "budget_amount",
-    "owner_id",
-    "stage_id",
-    "state",
-    "status_reason",
-    "created_at",
-    "modified_at",
-    "qualified_at",
-    "disqualified_at",
-    "days_to_qualify",
-)
-HISTORY_SECONDS = 730 * 86400  # two years of leads
-
-
-def generated_lead_rows(
-    *,
-    rng: random.Random,
-    start: int,
-    size: int,
-    owner_ids: list[int],
-    owner_weights: list[int],
-    stage_id: int | None,
-    now: datetime,
-    to_db: Callable[[datetime | None], object],
-    done: int = 0,
-    total: int | None = None,
-) -> list[tuple]:
-    """`size` leads for the bulk scale-up as rows of BULK_LEAD_FIELDS values.
-
-    Rows rather than Lead instances: a million model instances take minutes to
-    build. Each column is drawn for the whole batch at once, which is what makes
-    this fast; `to_db` turns an aware datetime into the database's value.
-    Numbering from `start` keeps every email address unique across runs.
-
-    The rows are leads `done` to `done + size` of `total`, spread over two years
-    in the order they were created, more of them recently, as a growing
-    business sees. Ids then rise with creation dates, as in real use, which
-    also makes the created-date indexes grow at their end: a faster insert.
-    """
-    total = total or size
-    firsts = rng.choices(_FIRST_NAMES_ASCII, k=size)
-    lasts = rng.choices(_LAST_NAMES_ASCII, k=size)
-    companies = zip(
-        rng.choices(COMPANY_WORDS, k=size),
-        rng.choices(COMPANY_WORDS, k=size),
-        rng.choices(COMPANY_SUFFIXES, k=size),
-        strict=True,
-    )
-    states = rng.choices(_STATES, cum_weights=_STATE_CUM_WEIGHTS, k=size)
-    rows = []
-    for i, (first, last, words, topic, title, source, rating, industry, owner, state) in enumerate(
-        zip(
-            firsts,
-            lasts,
-            companies,
-            rng.choices(_BULK_TOPICS, k=size),
-            rng.choices(JOB_TITLES, k=size),
-            rng.choices(_SOURCES, cum_weights=_SOURCE_CUM_WEIGHTS, k=size),
-            rng.choices(_RATINGS, cum_weights=_RATING_CUM_WEIGHTS, k=size),
-            rng.choices(Industry.values, k=size),
-            rng.choices(owner_ids, weights=owner_weights, k=size),
-            states,
-            strict=True,
-        )
-    ):
-        n = start + i
-        age = (1 - (done + i + rng.random()) / total) ** 1.5
-        created = now - timedelta(seconds=int(HISTORY_SECONDS * age))
-        closed = created + timedelta(days=rng.randint(1, 60)) if state[0] != "open" else None
-        created_db = to_db(created)
-        closed_db = to_db(closed)
-        email = f"{first[1]}.{last[1]}{n}@example.com"
-        phone = f"+1 555 {n % 10_000_000:07d}"
-        rows.append(
-            (
-                topic,
-                first[0],
-                last[0],
-                f"{words[0]} {words[1]} {words[2]}",
-                title,
-                email,
-                email_key(email),  # the keys and days Lead.set_derived_fields() derives
-                phone,
-                phone_key(phone),
-                source,
-                rating,
-                industry,
-                rng.randrange(1_000, 500_000, 100),
-                owner,
-                stage_id,
-                state[0],
-                state[1],
-                created_db,
-                closed_db or created_db,
-                closed_db if state[0] == "qualified" else None,
-                closed_db if state[0] == "disqualified" else None,
-                Lead.days_between(created, closed) if state[0] == "qualified" else None,
-            )
-        )
-    return rows
-
-
-# Precomputed once: per-row work is what a million rows multiply.
-_FIRST_NAMES_ASCII = [(name, _ascii(name)) for name in FIRST_NAMES]
-_LAST_NAMES_ASCII = [(name, _ascii(name)) for name in LAST_NAMES]
-_BULK_TOPICS = [topic.format(n=n) for topic in TOPICS for n in (5, 10, 25, 50, 100)]
-_SOURCES = [str(s) for s in SOURCE_WEIGHTS]
-_SOURCE_CUM_WEIGHTS = list(itertools.accumulate(SOURCE_WEIGHTS.values()))
-_RATINGS = [str(r) for r in RATING_WEIGHTS]
-_RATING_CUM_WEIGHTS = list(itertools.accumulate(RATING_WEIGHTS.values()))
-_STATES = [(str(state), str(reason)) for state, reason, _ in STATE_WEIGHTS]
-_STATE_CUM_WEIGHTS = list(itertools.accumulate(w for _, _, w in STATE_WEIGHTS))
-
-
-def bulk_insert_leads(rows: list[tuple], *, connection) -> None:
-    """Insert generated rows in one statement per batch, bypassing the ORM.
-
-    SQLite gets one prepared INSERT run by executemany; PostgreSQL gets COPY,
-    several times faster than INSERT there. Columns the rows do not carry are
-    filled with their model defaults, so a new field with a default needs no
-    change here. The caller owns the transaction.
-    """
-    fields = [Lead._meta.get_field(name) for name in BULK_LEAD_FIELDS]
-    rest = [
-        f
-        for f in Lead._meta.concrete_fields
-        if f.attname not in BULK_LEAD_FIELDS and not f.primary_key
-    ]
-    defaults = tuple(f.get_db_prep_save(f.get_default(), connection) for f in rest)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in (*fields, *rest))
-    table = connection.ops.quote_name(Lead._meta.db_table)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row + defaults)
-        else:
-            placeholders = ", ".join(["%s"] * (len(fields) + len(rest)))
-            cursor.executemany(
-                f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",
-                [row + defaults for row in rows],
-            )
-
-
-def datetime_to_db(connection) -> Callable[[datetime | None], object]:
-    """How bulk rows carry a datetime: psycopg adapts aware datetimes itself;
-    SQLite stores the text Django's backend would write."""
-    if connection.vendor == "postgresql":
-        return lambda value: value
-    adapt = connection.ops.adapt_datetimefield_value
-    return lambda value: None if value is None else adapt(value)
