@@ -6,6 +6,7 @@ from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from crm.choices import Industry
+from crm.fields import WebAddressField
 from crm.history import CachedHistoryManager
 from crm.text import email_key, name_key, phone_key
 
@@ -18,7 +19,7 @@ class Account(models.Model):
     name_key = models.CharField(max_length=160, editable=False, db_index=True)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=50, blank=True)
-    website = models.URLField(blank=True)
+    website = WebAddressField(blank=True)
     industry = models.CharField(max_length=30, choices=Industry.choices, blank=True)
     city = models.CharField(max_length=80, blank=True)
     country = models.CharField(max_length=80, blank=True)

@@ -12,6 +12,7 @@ from simple_history.models import HistoricalRecords
 
 from crm.choices import Industry, PurchaseProcess, PurchaseTimeframe
 from crm.db import pairs_allowed
+from crm.fields import WebAddressField
 from crm.history import CachedHistoryManager
 from crm.records import read_only_message
 from crm.text import email_key, phone_key
@@ -102,7 +103,7 @@ class Lead(models.Model):
     email_key = models.CharField(max_length=254, null=True, editable=False)
     business_phone_key = models.CharField(max_length=50, null=True, editable=False)
     mobile_phone_key = models.CharField(max_length=50, null=True, editable=False)
-    website = models.URLField(blank=True)
+    website = WebAddressField(blank=True)
     preferred_contact_method = models.CharField(
         max_length=10, choices=PreferredContactMethod.choices, default=PreferredContactMethod.ANY
     )
@@ -471,7 +472,7 @@ class WebToLeadForm(models.Model):
     lead_source = models.CharField(
         max_length=30, choices=LeadSource.choices, default=LeadSource.WEB
     )
-    thank_you_url = models.URLField(
+    thank_you_url = WebAddressField(
         "thank-you page",
         blank=True,
         validators=[URLValidator(schemes=["http", "https"])],

@@ -237,11 +237,6 @@ class LeadPage:
     def has_next(self) -> bool:
         return self.next_cursor is not None
 
-    @property
-    def previous_is_first(self) -> bool:
-        """Whether the previous page is the first one: link to it without a cursor."""
-        return self.previous_cursor is None
-
     def __len__(self) -> int:
         return len(self.object_list)
 

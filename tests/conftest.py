@@ -4,18 +4,6 @@ from crm.models import OrganizationSettings
 from tests.factories import ManagerFactory, RepFactory, UserFactory
 
 
-def _is_transactional(item) -> bool:
-    marker = item.get_closest_marker("django_db")
-    return bool(marker and marker.kwargs.get("transaction"))
-
-
-def pytest_collection_modifyitems(config, items):
-    # Transactional tests (browser, concurrency) end by flushing every table,
-    # data migrations' rows included; run them last so the others never see
-    # an emptied database. Each restores the reference data it needs.
-    items.sort(key=_is_transactional)
-
-
 @pytest.fixture
 def rep(db):
     return RepFactory(username="rep")

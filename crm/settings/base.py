@@ -209,7 +209,6 @@ NOTE_ATTACHMENT_MAX_BYTES = int(os.environ.get("NOTE_ATTACHMENT_MAX_BYTES", 10 *
 # Organisation settings), defaulting to crm.filetypes.DEFAULT_BLOCKED_EXTENSIONS.
 
 LEADS_PER_PAGE = 50
-FORMS_URLFIELD_ASSUME_HTTPS = True
 
 # The admin shows each record's versions; reverting from there would bypass the services.
 SIMPLE_HISTORY_REVERT_DISABLED = True

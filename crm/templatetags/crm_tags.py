@@ -8,6 +8,7 @@ from django.db import models
 from django.utils.html import format_html
 
 from crm import records
+from crm.filters import user_label
 from crm.models import ProcessFlow, ProcessStage
 
 register = template.Library()
@@ -132,3 +133,9 @@ SAFE_LINK_PREFIXES = ("http://", "https://", "mailto:", "tel:", "/")
 def read_only_message(record) -> str:
     """crm.records.read_only_message: the one sentence a read-only record shows."""
     return records.read_only_message(record)
+
+
+@register.filter
+def user_name(user) -> str:
+    """A user as pages show them: the full name, else the user name."""
+    return user_label(user) if user else ""
