@@ -34,10 +34,12 @@ MAX_TIMELINE_PAGE = 100_000
 def timeline(record: Model, *, page: int | str | None = 1, per_page: int = TIMELINE_PAGE_SIZE):
     """One page of a record's notes and activities merged, newest first.
 
-    Three queries whatever the timeline's length: the merged (kind, id) page
-    from a UNION of two index scans, then the notes and the activities on it
-    with their authors/owners joined in. Fetching one row more than a page
-    tells whether there is an older page without counting.
+    A fixed number of queries whatever the timeline's length. The first page
+    (what a record page shows) is two: the newest notes and the newest
+    activities, each with its author or owner joined in, merged here. Later
+    pages are three: the merged (kind, id) page from a UNION of two index
+    scans, then the notes and the activities on it. Fetching one row more than
+    a page tells whether there is an older page without counting.
     """
     try:
         # Capped so that no page number, however large, overflows the OFFSET.
@@ -45,38 +47,47 @@ def timeline(record: Model, *, page: int | str | None = 1, per_page: int = TIMEL
     except (TypeError, ValueError):
         number = 1
     where = regarding_filter(record)
+    notes = Note.objects.filter(**where).select_related("author")
+    activities = Activity.objects.filter(**where).select_related("owner")
+    if number == 1:
+        newest = ("-created_at", "-id")
+        items = sorted(
+            [
+                *notes.order_by(*newest)[: per_page + 1],
+                *activities.order_by(*newest)[: per_page + 1],
+            ],
+            key=lambda item: (item.created_at, item.pk),
+            reverse=True,
+        )
+    else:
+        items = _timeline_page(notes, activities, start=(number - 1) * per_page, size=per_page + 1)
+    return TimelinePage(items=items[:per_page], number=number, has_next=len(items) > per_page)
+
+
+def _timeline_page(notes: QuerySet, activities: QuerySet, *, start: int, size: int) -> list:
+    """`size` items from `start` of the merged timeline: the page's (kind, id)
+    pairs from a UNION, then those notes and activities."""
     # order_by() drops the models' default ordering, which a UNION part may not have.
-    notes = (
-        Note.objects.filter(**where)
-        .order_by()
+    rows = list(
+        notes.order_by()
         .annotate(kind=Value("note"))
         .values_list("id", "created_at", "kind")
+        .union(
+            activities.order_by()
+            .annotate(kind=Value("activity"))
+            .values_list("id", "created_at", "kind"),
+            all=True,
+        )
+        .order_by("-created_at", "-id")[start : start + size]
     )
-    activities = (
-        Activity.objects.filter(**where)
-        .order_by()
-        .annotate(kind=Value("activity"))
-        .values_list("id", "created_at", "kind")
-    )
-    start = (number - 1) * per_page
-    rows = list(
-        notes.union(activities, all=True).order_by("-created_at", "-id")[
-            start : start + per_page + 1
-        ]
-    )
-    has_next = len(rows) > per_page
-    rows = rows[:per_page]
     note_ids = [pk for pk, _, kind in rows if kind == "note"]
     activity_ids = [pk for pk, _, kind in rows if kind == "activity"]
     found: dict[tuple[str, int], Note | Activity] = {}
     if note_ids:
-        for note in Note.objects.filter(pk__in=note_ids).select_related("author"):
-            found["note", note.pk] = note
+        found |= {("note", note.pk): note for note in notes.filter(pk__in=note_ids)}
     if activity_ids:
-        for activity in Activity.objects.filter(pk__in=activity_ids).select_related("owner"):
-            found["activity", activity.pk] = activity
-    items = [found[kind, pk] for pk, _, kind in rows if (kind, pk) in found]
-    return TimelinePage(items=items, number=number, has_next=has_next)
+        found |= {("activity", a.pk): a for a in activities.filter(pk__in=activity_ids)}
+    return [found[kind, pk] for pk, _, kind in rows if (kind, pk) in found]
 
 
 def stakeholders(record: Model) -> QuerySet[Connection]:

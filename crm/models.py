@@ -125,11 +125,6 @@ class ProcessFlow(models.Model):
     def default(cls) -> ProcessFlow | None:
         return cls.objects.filter(is_default=True).first()
 
-    def is_hidden_for(self, user) -> bool:
-        if not user.is_authenticated:
-            return True
-        return self.hidden_from_groups.filter(pk__in=user.groups.values("pk")).exists()
-
 
 class ProcessStage(models.Model):
     class Entity(models.TextChoices):

@@ -12,8 +12,11 @@ note also by its author, an activity also by its owner. Services call the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model
+from django.db.models import Model, Value
 
 MANAGER_ROLE = "Sales Manager"
 
@@ -22,24 +25,64 @@ def _signed_in(user) -> bool:
     return bool(getattr(user, "is_authenticated", False) and user.is_active)
 
 
+@dataclass(frozen=True)
+class _Role:
+    names: tuple[str, ...]  # the user's groups (roles), by name
+    is_manager: bool
+    permissions: frozenset[str]  # "app_label.codename", from the groups and the user
+
+
+def _role(user) -> _Role:
+    """The user's roles and model permissions, read in one query and kept on the
+    user for the request: the same grants Django's ModelBackend reads in two
+    queries (group and user permissions), plus the group names."""
+    cached = getattr(user, "_leadline_role", None)
+    if cached is None:
+        from_groups = (
+            Group.objects.filter(user=user)
+            .order_by()
+            .values_list("name", "permissions__content_type__app_label", "permissions__codename")
+        )
+        from_user = (
+            Permission.objects.filter(user=user)
+            .order_by()
+            .values_list(Value(""), "content_type__app_label", "codename")
+        )
+        rows = list(from_groups.union(from_user, all=True))
+        names = tuple(sorted({name for name, _, _ in rows if name}))
+        cached = _Role(
+            names=names,
+            is_manager=user.is_superuser or MANAGER_ROLE in names,
+            permissions=frozenset(f"{app}.{code}" for _, app, code in rows if code),
+        )
+        user._leadline_role = cached
+    return cached
+
+
+def role_names(user) -> tuple[str, ...]:
+    """The names of the user's roles (groups), as the page header lists them."""
+    return _role(user).names if _signed_in(user) else ()
+
+
 def is_manager(user) -> bool:
     """Managers (and superusers) change every record and reassign owners."""
+    return _signed_in(user) and (user.is_superuser or _role(user).is_manager)
+
+
+def has_model_permission(user, record: Model, action: str) -> bool:
+    """Whether the user's role grants `action` ("view", "delete") on records of
+    this kind: Django's model permissions, as user.has_perm reads them."""
     if not _signed_in(user):
         return False
-    cached = getattr(user, "_leadline_is_manager", None)
-    if cached is None:
-        cached = user.is_superuser or user.groups.filter(name=MANAGER_ROLE).exists()
-        # One query per request however many buttons a page decides on.
-        user._leadline_is_manager = cached
-    return cached
+    if user.is_superuser:
+        return True
+    opts = record._meta
+    return f"{opts.app_label}.{action}_{opts.model_name}" in _role(user).permissions
 
 
 def can_view(user, record: Model) -> bool:
     """Whether the user's role lets them see records of this kind."""
-    if not _signed_in(user):
-        return False
-    opts = record._meta
-    return user.has_perm(f"{opts.app_label}.view_{opts.model_name}")
+    return has_model_permission(user, record, "view")
 
 
 def ensure_can_view(user, record: Model) -> None:
@@ -65,10 +108,7 @@ def ensure_can_change(user, record: Model) -> None:
 def can_delete(user, record: Model) -> bool:
     """Deleting needs the role's delete permission for the kind of record (managers
     delete accounts, contacts and opportunities) and the right to change it."""
-    if not can_change(user, record):
-        return False
-    opts = record._meta
-    return user.has_perm(f"{opts.app_label}.delete_{opts.model_name}")
+    return can_change(user, record) and has_model_permission(user, record, "delete")
 
 
 def ensure_can_delete(user, record: Model) -> None:

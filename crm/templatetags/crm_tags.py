@@ -7,9 +7,9 @@ from django import template
 from django.db import models
 from django.utils.html import format_html
 
-from crm import records
+from crm import permissions, process, records
 from crm.filters import user_label
-from crm.models import ProcessFlow, ProcessStage
+from crm.models import ProcessStage
 
 register = template.Library()
 
@@ -34,13 +34,10 @@ def stage_bar(context, record):
     with the lead stages done (linking back to its originating lead) and its
     own stage active.
     """
-    flow = ProcessFlow.default()
-    user = context["request"].user
-    if flow is None or flow.is_hidden_for(user):
-        return {"visible": False}
-    stages = list(flow.stages.prefetch_related("steps"))
+    stages = process.stage_bar_stages(context["request"].user)
     if not stages:
         return {"visible": False}
+    flow = stages[0].process
     entity = (
         ProcessStage.Entity.LEAD
         if record._meta.model_name == "lead"
@@ -66,7 +63,7 @@ def stage_bar(context, record):
     step_stage = stages[max((i for i in own if i <= index), default=own[0])]
     steps = [
         {"step": step, "value": _step_value(record, step.field_name)}
-        for step in step_stage.steps.all()
+        for step in step_stage.step_list
     ]
     is_lead = entity == ProcessStage.Entity.LEAD
     return {
@@ -139,3 +136,9 @@ def read_only_message(record) -> str:
 def user_name(user) -> str:
     """A user as pages show them: the full name, else the user name."""
     return user_label(user) if user else ""
+
+
+@register.filter
+def role_names(user) -> str:
+    """The user's roles, ' · '-separated (read with the permissions, no extra query)."""
+    return " · ".join(permissions.role_names(user))

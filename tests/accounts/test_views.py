@@ -250,16 +250,16 @@ def test_account_detail_query_count_is_flat(client, rep, account, django_assert_
     for _ in range(3):
         ContactFactory(owner=rep, account=account)
         OpportunityFactory(owner=rep, account=account)
-    # Page and related lists, plus the timeline (page, notes, activities) and the
-    # role checks for the buttons.
-    with django_assert_max_num_queries(12):
+    # Session, user, the account, contacts, opportunities, role, timeline (notes,
+    # activities), history.
+    with django_assert_max_num_queries(10):
         client.get(account.get_absolute_url())
     for _ in range(20):
         ContactFactory(owner=rep, account=account)
         OpportunityFactory(owner=rep, account=account)
         NoteFactory(account=account)
         ActivityFactory(account=account)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(10):
         client.get(account.get_absolute_url())
 
 
