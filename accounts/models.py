@@ -7,7 +7,7 @@ from simple_history.models import HistoricalRecords
 
 from crm.choices import Industry
 from crm.fields import WebAddressField
-from crm.history import CachedHistoryManager
+from crm.internals import CachedHistoryManager
 from crm.text import email_key, name_key, phone_key
 
 

@@ -164,8 +164,8 @@ def run_cases(args) -> tuple[list[Result], dict]:
 
     from crm.models import OrganizationSettings
     from leads import services
+    from leads.listing.cursor import Cursor
     from leads.models import Lead
-    from leads.selectors import Cursor
 
     User = get_user_model()
     rep = User.objects.get(username="rep")

@@ -9,18 +9,16 @@ the record pages, at a fixed number of queries however long the history.
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import connections, models, router
+from django.db import models
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.text import Truncator
-from simple_history.manager import HistoryManager
 from simple_history.models import ModelChange
 
 # What history_type means, in the words the page uses.
@@ -30,21 +28,6 @@ TEXT_LIMIT = 200
 # The formats the record pages use.
 DATETIME_FORMAT = "M j, Y H:i"
 DATE_FORMAT = "M j, Y"
-
-
-class CachedHistoryManager(HistoryManager):
-    """simple-history's manager, built once per queryset class.
-
-    The `history` descriptor builds its manager class with `from_queryset` at
-    every access, and every save of a tracked record accesses it once: about
-    0.1-0.2 ms each, four times per qualify. The class it builds is the same
-    every time, so it is cached.
-    """
-
-    @classmethod
-    @functools.cache
-    def from_queryset(cls, queryset_class, class_name=None):
-        return super().from_queryset(queryset_class, class_name)
 
 
 @dataclass(frozen=True)
@@ -84,32 +67,6 @@ def set_history_user(instance: models.Model, user: AbstractBaseUser | None) -> N
     the middleware to record, so services pass the acting user explicitly.
     """
     instance._history_user = user
-
-
-def record_created(model: type[models.Model], pks: list[int], user: AbstractBaseUser) -> None:
-    """Write the "Created" history rows of rows just bulk-inserted (an import).
-
-    One INSERT ... SELECT per 500 records copies each tracked column from the
-    stored row, so a snapshot is exactly what was saved, without building a
-    historical instance per record in Python (simple-history's own bulk way
-    costs about as much as the insert of the records themselves).
-    """
-    history = model.history.model
-    connection = connections[router.db_for_write(history)]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in history.tracked_fields)
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
-        for start in range(0, len(pks), 500):
-            chunk = pks[start : start + 500]
-            cursor.execute(
-                f"INSERT INTO {quote(history._meta.db_table)} ({columns}, "
-                f"{quote('history_date')}, {quote('history_type')}, "
-                f"{quote('history_user_id')}, {quote('history_change_reason')}) "
-                f"SELECT {columns}, %s, '+', %s, NULL FROM {quote(model._meta.db_table)} "
-                f"WHERE {quote(model._meta.pk.column)} IN ({', '.join(['%s'] * len(chunk))})",
-                [now, user.pk, *chunk],
-            )
 
 
 def record_history(record: models.Model, *, limit: int = 50) -> RecordHistory:

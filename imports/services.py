@@ -35,7 +35,7 @@ from django.utils.translation import get_language
 from accounts.models import Contact
 from accounts.selectors import people_matching
 from crm import process
-from crm.history import record_created
+from crm.internals import bulk_history_created
 from crm.models import Currency
 from crm.permissions import ensure_can_assign, is_manager
 from crm.storage import FileStorageError, delete_files_on_commit, save_file
@@ -299,7 +299,7 @@ def _import_next_batch(*, job: ImportJob, user: AbstractBaseUser) -> ImportJob:
     try:
         with transaction.atomic():
             Lead.objects.bulk_create(leads, batch_size=500)
-            record_created(Lead, [lead.pk for lead in leads], job.created_by)
+            bulk_history_created(Lead, [lead.pk for lead in leads], job.created_by)
     except (IntegrityError, DataError, ValueError):
         # The database refused a row that the checks above let through: let
         # create_lead take the rows one at a time and say which.

@@ -1,6 +1,6 @@
 """CSV export of a lead list view, with the list's own filters, search and sort.
 
-The rows are read with the list's keyset pagination (selectors.lead_page), a
+The rows are read with the list's keyset pagination (leads.listing.lead_page), a
 chunk at a time in the list's order, and written out as they are read: memory
 stays flat whatever the number of leads, and each chunk is one range scan of
 the index the list itself uses.
@@ -17,6 +17,7 @@ from crm.models import Currency
 
 from . import selectors
 from .filters import LeadFilter
+from .listing import lead_page
 from .models import Lead
 
 CHUNK_SIZE = 2_000
@@ -76,14 +77,14 @@ def safe_cell(value) -> str:
 
 def filtered_leads(*, user, params) -> tuple[QuerySet[Lead], LeadFilter, str, str]:
     """The leads of the list view that `params` (a list URL's query) shows,
-    as lead_list reads them: (queryset, filter, view, sort)."""
+    as lead_list reads them: (queryset, filter, view, the sort asked for)."""
     view = params.get("view", selectors.DEFAULT_VIEW)
     if view not in selectors.VIEWS:
         view = selectors.DEFAULT_VIEW
     base = selectors.lead_list(user=user, view=view)
     lead_filter = LeadFilter(params or None, queryset=base)
     leads = lead_filter.qs if lead_filter.is_bound else base
-    return leads, lead_filter, view, selectors.clean_sort(params.get("sort"))
+    return leads, lead_filter, view, params.get("sort") or ""
 
 
 def lead_rows(*, user, params, chunk_size: int | None = None) -> Iterator[Lead]:
@@ -95,7 +96,7 @@ def lead_rows(*, user, params, chunk_size: int | None = None) -> Iterator[Lead]:
     narrowed_by = lead_filter.narrowing()
     after = None
     while True:
-        page = selectors.lead_page(
+        page = lead_page(
             leads,
             sort=sort,
             after=after,

@@ -6,8 +6,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from .listing.search import search_leads
 from .models import Lead, LeadSource, Rating
-from .selectors import search_leads
 
 
 def _start_of_day(day: date) -> datetime:
@@ -62,7 +62,7 @@ class LeadFilter(django_filters.FilterSet):
         fields = ["q", "status_reason", "lead_source", "rating", "owner"]
 
     def narrowing(self) -> list[Q]:
-        """The chosen filters that may leave only a few leads (see selectors.lead_page)."""
+        """The chosen filters that may leave only a few leads (see leads.listing.lead_page)."""
         if not self.is_bound or not self.form.is_valid():
             return []
         data = self.form.cleaned_data

@@ -13,7 +13,7 @@ from simple_history.models import HistoricalRecords
 from crm.choices import Industry, PurchaseProcess, PurchaseTimeframe
 from crm.db import pairs_allowed
 from crm.fields import WebAddressField
-from crm.history import CachedHistoryManager
+from crm.internals import CachedHistoryManager
 from crm.records import read_only_message
 from crm.text import email_key, phone_key
 

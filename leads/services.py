@@ -137,9 +137,10 @@ def _sync(target: Lead, source: Lead) -> None:
     """Make the caller's instance reflect what the service saved."""
     if target is source:
         return
+    # Setting a foreign key's column also drops the related object cached for
+    # its old value, so `target.owner` is read afresh if it changed.
     for field in Lead._meta.concrete_fields:
         setattr(target, field.attname, getattr(source, field.attname))
-    target._state.fields_cache = dict(source._state.fields_cache)
     target._loaded = dict(source._loaded)
 
 

@@ -23,6 +23,7 @@ from . import csv_export, selectors, services
 from .exceptions import DuplicatesFound, LeadChanged, LeadError, error_message
 from .filters import LeadFilter
 from .forms import DisqualifyForm, LeadForm, QualifyForm
+from .listing import lead_page
 from .models import Lead
 
 
@@ -57,10 +58,9 @@ def lead_list(request):
     base = selectors.lead_list(user=request.user, view=view)
     lead_filter = LeadFilter(request.GET or None, queryset=base)
     leads = lead_filter.qs if lead_filter.is_bound else base
-    sort = selectors.clean_sort(request.GET.get("sort"))
-    page = selectors.lead_page(
+    page = lead_page(
         leads,
-        sort=sort,
+        sort=request.GET.get("sort"),
         after=request.GET.get("after"),
         before=request.GET.get("before"),
         per_page=django_settings.LEADS_PER_PAGE,
@@ -82,7 +82,7 @@ def lead_list(request):
             "view_title": selectors.VIEWS[view],
             "filter": lead_filter,
             "page": page,
-            "sort": sort,
+            "sort": page.sort,
             "active_filters": active_filters,
             "qualify_form": None
             if OrganizationSettings.load().create_records_on_qualify

@@ -9,7 +9,7 @@ from simple_history.models import HistoricalRecords
 
 from crm.choices import PurchaseProcess, PurchaseTimeframe
 from crm.db import pairs_allowed
-from crm.history import CachedHistoryManager
+from crm.internals import CachedHistoryManager
 
 
 class OpportunityState(models.TextChoices):

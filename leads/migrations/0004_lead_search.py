@@ -4,7 +4,7 @@ SQLite: an FTS5 external-content table (it stores only the index; the text
 stays in leads_lead) kept in sync by triggers, so every writer, including the
 ORM, the admin, bulk inserts and raw SQL, updates it. PostgreSQL: a GIN index
 on a tsvector expression, which PostgreSQL maintains itself. The expression
-must stay identical to leads.selectors.PG_SEARCH_DOCUMENT, or the planner will
+must stay identical to leads.listing.search.PG_SEARCH_DOCUMENT, or the planner will
 not use the index.
 
 Caution for later migrations: on SQLite, Django rebuilds a table for many

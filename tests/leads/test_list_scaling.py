@@ -10,8 +10,11 @@ from django.urls import reverse
 
 from crm.pagination import CappedPaginator
 from leads import selectors
+from leads.listing import lead_page, pages
+from leads.listing.cursor import Cursor
+from leads.listing.search import search_condition, search_leads
+from leads.listing.sorts import SORTS
 from leads.models import Lead
-from leads.selectors import Cursor
 from tests.factories import AccountFactory, LeadFactory, RepFactory
 
 pytestmark = pytest.mark.django_db
@@ -79,11 +82,7 @@ def test_list_never_counts_the_whole_table(client_rep, rep):
 
 def expected_order(qs, sort: str) -> list[int]:
     key = sort.lstrip("-")
-    fields = (
-        ("owner__last_name", "owner__first_name", "owner_id")
-        if key == "owner"
-        else selectors.SORTS[key]
-    )
+    fields = ("owner__last_name", "owner__first_name", "owner_id") if key == "owner" else SORTS[key]
     prefix = "-" if sort.startswith("-") else ""
     return list(
         qs.order_by(*(f"{prefix}{f}" for f in (*fields, "pk"))).values_list("pk", flat=True)
@@ -93,24 +92,22 @@ def expected_order(qs, sort: str) -> list[int]:
 def walk(qs, sort: str, per_page: int) -> tuple[list[list[int]], list[list[int]]]:
     """Every page by Next links, then every page again by Previous links from the last."""
     forward = []
-    page = selectors.lead_page(qs, sort=sort, per_page=per_page)
+    page = lead_page(qs, sort=sort, per_page=per_page)
     forward.append([lead.pk for lead in page])
     while page.has_next:
-        page = selectors.lead_page(qs, sort=sort, after=page.next_cursor, per_page=per_page)
+        page = lead_page(qs, sort=sort, after=page.next_cursor, per_page=per_page)
         forward.append([lead.pk for lead in page])
     backward = [[lead.pk for lead in page]]
     while page.has_previous:
         if page.previous_cursor:
-            page = selectors.lead_page(
-                qs, sort=sort, before=page.previous_cursor, per_page=per_page
-            )
+            page = lead_page(qs, sort=sort, before=page.previous_cursor, per_page=per_page)
         else:
-            page = selectors.lead_page(qs, sort=sort, per_page=per_page)
+            page = lead_page(qs, sort=sort, per_page=per_page)
         backward.append([lead.pk for lead in page])
     return forward, backward[::-1]
 
 
-@pytest.mark.parametrize("sort", [s for key in selectors.SORTS for s in (key, f"-{key}")])
+@pytest.mark.parametrize("sort", [s for key in SORTS for s in (key, f"-{key}")])
 def test_keyset_pages_cover_the_list_in_order_both_ways(rep, rep2, sort):
     RepFactory(first_name="Aaron", last_name="Aardvark")  # an owner with no leads
     make_leads(23, [rep, rep2, RepFactory(first_name="Zed", last_name="Zulu")])
@@ -126,7 +123,7 @@ def test_keyset_pages_cover_the_list_in_order_both_ways(rep, rep2, sort):
 @pytest.mark.parametrize("view", selectors.VIEWS)
 def test_keyset_pages_of_each_view_with_filters(rep, rep2, view):
     make_leads(30, [rep, rep2])
-    qs = selectors.search_leads(selectors.lead_list(user=rep, view=view), "company")
+    qs = search_leads(selectors.lead_list(user=rep, view=view), "company")
     qs = qs.filter(rating__in=["hot", "warm"])
 
     forward, _ = walk(qs, "company", per_page=3)
@@ -137,14 +134,14 @@ def test_keyset_pages_of_each_view_with_filters(rep, rep2, view):
 def test_page_positions(rep):
     make_leads(7, [rep])
     qs = Lead.objects.all()
-    first = selectors.lead_page(qs, per_page=3)
-    second = selectors.lead_page(qs, after=first.next_cursor, per_page=3)
-    third = selectors.lead_page(qs, after=second.next_cursor, per_page=3)
+    first = lead_page(qs, per_page=3)
+    second = lead_page(qs, after=first.next_cursor, per_page=3)
+    third = lead_page(qs, after=second.next_cursor, per_page=3)
 
     assert (first.start_index, first.end_index, first.has_previous) == (1, 3, False)
     assert (second.start_index, second.end_index, second.previous_cursor) == (4, 6, None)
     assert (third.start_index, third.end_index, third.has_next) == (7, 7, False)
-    back = selectors.lead_page(qs, before=third.previous_cursor, per_page=3)
+    back = lead_page(qs, before=third.previous_cursor, per_page=3)
     assert (back.start_index, [x.pk for x in back]) == (4, [x.pk for x in second])
 
 
@@ -223,13 +220,13 @@ SORT_INDEXES = {
 @pytest.mark.parametrize("sort", [s for key in SORT_INDEXES for s in (key, f"-{key}")])
 def test_each_sort_reads_its_index_in_order(rep, sort):
     make_leads(5, [rep])
-    page = selectors.lead_page(Lead.objects.all(), sort=sort, per_page=2)
+    page = lead_page(Lead.objects.all(), sort=sort, per_page=2)
     qs = Lead.objects.all()
-    fields = selectors.SORTS[sort.lstrip("-")]
+    fields = SORTS[sort.lstrip("-")]
     prefix = "-" if sort.startswith("-") else ""
     ordered = qs.order_by(*(f"{prefix}{f}" for f in (*fields, "pk")))
     after = ordered.filter(
-        selectors._after(fields, selectors.Cursor.decode(page.next_cursor, sort).key, bool(prefix))
+        pages._after(fields, Cursor.decode(page.next_cursor, sort).key, bool(prefix))
     )
 
     for query in (ordered[:51], after[:51]):
@@ -251,7 +248,7 @@ def test_my_open_leads_reads_an_index_in_order(rep):
 def test_owner_sort_reads_the_owner_index(rep, rep2):
     make_leads(5, [rep, rep2])
     with CaptureQueriesContext(connection) as captured:
-        selectors.lead_page(Lead.objects.all(), sort="owner")
+        lead_page(Lead.objects.all(), sort="owner")
     union = captured[-1]["sql"]
     assert "UNION ALL" in union
     inner = Lead.objects.filter(owner=rep).order_by("pk").values("pk")[:51]
@@ -304,12 +301,12 @@ def test_sqlite_reads_a_filtered_page_through_the_sort_index(client_rep, rep):
 @sqlite_only
 def test_sqlite_sorts_the_few_leads_of_a_narrow_filter_instead(client_rep, rep, rep2, monkeypatch):
     make_leads(10, [rep, rep2])
-    monkeypatch.setattr(selectors, "FEW_LEADS", 4)  # rep has 5 leads, 3 of them open
+    monkeypatch.setattr(pages, "FEW_LEADS", 4)  # rep has 5 leads, 3 of them open
     my_open = set(Lead.objects.filter(owner=rep, state="open").values_list("pk", flat=True))
 
-    assert selectors._few_leads([]) is None
-    assert selectors._few_leads([Q(owner=rep)]) is None
-    assert set(selectors._few_leads([Q(owner=rep), Q(owner=rep, state="open")])) == my_open
+    assert pages._few_leads([]) is None
+    assert pages._few_leads([Q(owner=rep)]) is None
+    assert set(pages._few_leads([Q(owner=rep), Q(owner=rep, state="open")])) == my_open
 
     with CaptureQueriesContext(connection) as captured:
         response = client_rep.get(reverse("leads:list"), {"sort": "-rating"})
@@ -323,11 +320,11 @@ def test_a_search_matching_few_leads_pages_through_them(client_rep, rep, monkeyp
     make_leads(10, [rep])
     LeadFactory(owner=rep, last_name="Zyxwvut", email="z@z.example")
     LeadFactory(owner=rep, last_name="Zyxwvutsr", email="y@z.example", qualified=True)
-    monkeypatch.setattr(selectors, "FEW_LEADS", 3)
+    monkeypatch.setattr(pages, "FEW_LEADS", 3)
 
-    assert len(selectors._few_leads([selectors.search_condition("zyxwv")])) == 2
-    assert selectors._few_leads([selectors.search_condition("company")]) is None
+    assert len(pages._few_leads([search_condition("zyxwv")])) == 2
+    assert pages._few_leads([search_condition("company")]) is None
     for params in ({"view": "all", "q": "zyxwv"}, {"view": "all", "q": "company 1"}):
         response = client_rep.get(reverse("leads:list"), {**params, "sort": "name"})
-        expected = selectors.search_leads(Lead.objects.all(), params["q"])
+        expected = search_leads(Lead.objects.all(), params["q"])
         assert [x.pk for x in response.context["page"]] == expected_order(expected, "name")

@@ -10,8 +10,8 @@ from django.urls import reverse
 
 from benchmarks.generate import add_generated_leads
 from leads import services
+from leads.listing.search import search_leads, search_terms
 from leads.models import Lead
-from leads.selectors import search_leads, search_terms
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db

@@ -45,7 +45,7 @@ def get_ok(client, url: str, params: dict | None = None):
 
 
 def cursor(data) -> str:
-    """A lead-list cursor as selectors.Cursor.encode writes one, around any JSON."""
+    """A lead-list cursor as leads.listing.cursor.Cursor.encode writes one, around any JSON."""
     return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
 
