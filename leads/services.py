@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.conf import settings as django_settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, transaction
@@ -44,9 +43,8 @@ from .exceptions import (
     NoLeadOwner,
     NothingToLinkOpportunityTo,
     QualifyOptionsRequired,
-    TooManyPosts,
 )
-from .models import Lead, WebToLeadForm, WebToLeadPost
+from .models import Lead
 from .routing import route_lead
 
 # Fields a user may set when creating or editing a lead. State, status and the
@@ -144,7 +142,9 @@ def _sync(target: Lead, source: Lead) -> None:
     target._loaded = dict(source._loaded)
 
 
-def _clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
+def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """Fields for a new or changed lead: only editable ones (TypeError otherwise),
+    a currency code read as its currency, text stripped, an open status reason."""
     unknown = set(fields) - EDITABLE_FIELDS
     if unknown:
         raise TypeError(f"These lead fields cannot be set here: {', '.join(sorted(unknown))}")
@@ -223,14 +223,15 @@ def create_lead(*, user: AbstractBaseUser, **fields: Any) -> Lead:
     nothing (a team rule's round-robin turn included).
     """
     _ensure_can_act(user)
-    cleaned = _clean_fields(fields)
+    cleaned = clean_fields(fields)
     ensure_can_assign(user, cleaned.get("owner"), None, "a lead")
     check_references(Lead, cleaned, lock=(Account, Contact))
-    return _create_lead(cleaned, user=user)
+    return save_new_lead(cleaned, user=user)
 
 
-def _create_lead(cleaned: dict[str, Any], *, user: AbstractBaseUser | None) -> Lead:
-    """Build, route and save a new lead (create_lead and create_web_lead).
+def save_new_lead(cleaned: dict[str, Any], *, user: AbstractBaseUser | None) -> Lead:
+    """Build, route and save a new lead from checked fields (create_lead, and
+    leads.web_to_lead.create_web_lead).
 
     `user` is the acting user, None for a lead the system creates (web-to-lead):
     such a lead must find an owner by routing or the default owner.
@@ -296,68 +297,6 @@ def assign_owner(lead: Lead, *, fallback: AbstractBaseUser | None) -> None:
         lead.routed_at = timezone.now()
 
 
-# What a website's form may send to a web-to-lead form.
-WEB_LEAD_FIELDS = (
-    "first_name",
-    "last_name",
-    "company_name",
-    "email",
-    "business_phone",
-    "mobile_phone",
-    "job_title",
-    "topic",
-    "description",
-    "website",
-    "industry",
-)
-WEB_LEAD_DEFAULT_TOPIC = "Web enquiry"
-
-
-@transaction.atomic
-def create_web_lead(*, form: WebToLeadForm, data: dict[str, Any]) -> Lead:
-    """Create the lead a website visitor posted to `form`: Open/New, with the
-    form's lead source, routed like any lead created without an owner.
-
-    Only WEB_LEAD_FIELDS are taken from `data`. There is no acting user (the
-    history shows none); when neither a rule nor the default lead owner takes
-    the lead, NoLeadOwner is raised and nothing is saved. Invalid data raises
-    ValidationError.
-    """
-    if not form.is_active:
-        raise LeadError("This web-to-lead form is switched off.")
-    fields = {name: data[name] for name in WEB_LEAD_FIELDS if data.get(name) is not None}
-    cleaned = _clean_fields(fields)
-    cleaned["topic"] = cleaned.get("topic") or WEB_LEAD_DEFAULT_TOPIC
-    cleaned["lead_source"] = form.lead_source
-    return _create_lead(cleaned, user=None)
-
-
-def web_to_lead_rate_limit() -> tuple[int, timedelta]:
-    """How many posts one address may make to one form, per how long."""
-    return (
-        getattr(django_settings, "WEB_TO_LEAD_RATE_LIMIT", 10),
-        getattr(django_settings, "WEB_TO_LEAD_RATE_WINDOW", timedelta(minutes=10)),
-    )
-
-
-@transaction.atomic
-def record_web_to_lead_post(*, form: WebToLeadForm, ip: str) -> None:
-    """Count a post from `ip` to `form`; raise TooManyPosts past the rate limit.
-
-    The count lives in the database, so every server process shares it. The
-    form's row is locked while counting, so parallel posts from one address
-    cannot all slip under the limit. Refused posts are not counted; rows older
-    than the window are pruned here.
-    """
-    limit, window = web_to_lead_rate_limit()
-    since = timezone.now() - window
-    WebToLeadForm.objects.select_for_update().filter(pk=form.pk).first()
-    WebToLeadPost.objects.filter(created_at__lt=since).delete()
-    if WebToLeadPost.objects.filter(form=form, ip=ip, created_at__gte=since).count() >= limit:
-        raise TooManyPosts()
-    WebToLeadPost.objects.create(form=form, ip=ip)
-
-
 @transaction.atomic
 def update_lead(
     *,
@@ -374,7 +313,7 @@ def update_lead(
     someone else since raises LeadChanged instead of overwriting their change.
     """
     _ensure_can_act(user)
-    cleaned = _clean_fields(fields)
+    cleaned = clean_fields(fields)
     locked = _lock(lead)
     ensure_can_change(user, locked)
     if expected_modified_at is not None and locked.modified_at != expected_modified_at:
@@ -454,7 +393,6 @@ def qualify_lead(
     existing_account: Account | None = None,
     existing_contact: Contact | None = None,
     ignore_duplicates: bool = False,
-    _defaults: _QualifyDefaults | None = None,
 ) -> QualifyResult:
     """Qualify an open lead into an account, a contact and an opportunity.
 
@@ -463,10 +401,37 @@ def qualify_lead(
     (else QualifyOptionsRequired); possible duplicates of the records to be
     created raise DuplicatesFound unless the caller chose existing records or
     said to ignore them; everything happens in one transaction, so any
-    refusal or failure leaves no partial records. (`_defaults` is how
-    qualify_leads shares one read of the settings across its leads.)
+    refusal or failure leaves no partial records.
     """
-    defaults = _defaults or _QualifyDefaults()
+    return _qualify(
+        lead=lead,
+        user=user,
+        defaults=_QualifyDefaults(),
+        create_account=create_account,
+        create_contact=create_contact,
+        create_opportunity=create_opportunity,
+        currency=currency,
+        existing_account=existing_account,
+        existing_contact=existing_contact,
+        ignore_duplicates=ignore_duplicates,
+    )
+
+
+def _qualify(
+    *,
+    lead: Lead,
+    user: AbstractBaseUser,
+    defaults: _QualifyDefaults,
+    create_account: bool | None,
+    create_contact: bool | None,
+    create_opportunity: bool | None,
+    currency: Currency | str | None,
+    existing_account: Account | None,
+    existing_contact: Contact | None,
+    ignore_duplicates: bool,
+) -> QualifyResult:
+    """qualify_lead's work, inside the caller's transaction, with the settings
+    read once for all the leads of a bulk qualify (`defaults`)."""
     _ensure_can_act(user)
     # Whether there are stakeholders to carry comes with the lock: most leads have none.
     locked = _lock(lead, has_stakeholders=Exists(Connection.objects.filter(lead=OuterRef("pk"))))
@@ -662,6 +627,16 @@ def reactivate_lead(*, lead: Lead, user: AbstractBaseUser) -> Lead:
 
 # How many leads a bulk qualify commits at once (each in its own savepoint).
 BULK_QUALIFY_BATCH = 50
+# qualify_lead's options as it defaults them, for a bulk qualify given only some.
+_NO_OPTIONS = {
+    "create_account": None,
+    "create_contact": None,
+    "create_opportunity": None,
+    "currency": None,
+    "existing_account": None,
+    "existing_contact": None,
+    "ignore_duplicates": False,
+}
 
 
 def qualify_leads(
@@ -677,6 +652,7 @@ def qualify_leads(
     the same leads wait for each other instead of deadlocking.
     """
     defaults = _QualifyDefaults()
+    options = {**_NO_OPTIONS, **options}
     leads = list(leads)
     order = sorted(range(len(leads)), key=lambda i: leads[i].pk)
     results: dict[int, QualifyResult] = {}
@@ -684,9 +660,13 @@ def qualify_leads(
         with transaction.atomic():
             for i in order[start : start + BULK_QUALIFY_BATCH]:
                 try:
-                    results[i] = qualify_lead(
-                        lead=leads[i], user=user, _defaults=defaults, **options
-                    )
+                    with transaction.atomic():  # a savepoint: a failure undoes this lead only
+                        results[i] = _qualify(
+                            lead=leads[i],
+                            user=user,
+                            defaults=defaults,
+                            **options,
+                        )
                 except (LeadError, PermissionDenied, ValidationError, DatabaseError) as exc:
                     results[i] = QualifyResult(lead=leads[i], error=exc)
     return [results[i] for i in range(len(leads))]

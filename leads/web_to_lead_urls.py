@@ -2,8 +2,8 @@
 
 from django.urls import path
 
-from . import web_to_lead
+from . import public_views
 
 urlpatterns = [
-    path("<str:token>/", web_to_lead.submit, name="web_to_lead"),
+    path("<str:token>/", public_views.submit, name="web_to_lead"),
 ]

@@ -10,9 +10,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from leads import services
+from leads import web_to_lead
 from leads.models import Lead, RoutingRule, WebToLeadForm, WebToLeadPost
-from leads.web_to_lead import HONEYPOT_FIELD
+from leads.public_views import HONEYPOT_FIELD
 from tests.factories import RepFactory
 
 pytestmark = pytest.mark.django_db
@@ -62,7 +62,7 @@ def test_a_post_creates_an_open_new_web_lead_for_the_default_owner(
     lead = Lead.objects.get()
     assert (lead.state, lead.status_reason, lead.lead_source) == ("open", "new", "web")
     assert (lead.first_name, lead.company_name, lead.email) == ("Ann", "Contoso", POST["email"])
-    assert lead.topic == services.WEB_LEAD_DEFAULT_TOPIC
+    assert lead.topic == web_to_lead.WEB_LEAD_DEFAULT_TOPIC
     assert lead.owner == default_owner
     assert lead.history.get().history_user is None
 
@@ -314,7 +314,7 @@ def test_a_json_object_body_creates_the_lead(csrf_client, form, default_owner):
     response = csrf_client.post(url(form), {**POST, "topic": None}, content_type="application/json")
     assert response.status_code == 201
     lead = Lead.objects.get()
-    assert (lead.last_name, lead.topic) == ("Lee", services.WEB_LEAD_DEFAULT_TOPIC)
+    assert (lead.last_name, lead.topic) == ("Lee", web_to_lead.WEB_LEAD_DEFAULT_TOPIC)
 
 
 @pytest.mark.parametrize("body", ["{not json", "[1, 2]", '"text"'])
