@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from crm.history import set_history_user
@@ -13,11 +13,14 @@ from crm.references import check_references
 from crm.services import apply_changes
 from crm.storage import delete_with_files
 
+from .exceptions import IsACustomer
 from .models import Account, Contact
 
 
 @transaction.atomic
-def create_account(*, user, owner=None, **fields) -> Account:
+def create_account(
+    *, user: AbstractBaseUser, owner: AbstractBaseUser | None = None, **fields: Any
+) -> Account:
     """Create an account owned by `owner` (default: the acting user; only a
     manager names someone else)."""
     ensure_can_assign(user, owner, None, "an account")
@@ -32,7 +35,9 @@ def create_account(*, user, owner=None, **fields) -> Account:
 
 
 @transaction.atomic
-def create_contact(*, user, owner=None, **fields) -> Contact:
+def create_contact(
+    *, user: AbstractBaseUser, owner: AbstractBaseUser | None = None, **fields: Any
+) -> Contact:
     """Create a contact owned by `owner` (default: the acting user; only a
     manager names someone else)."""
     ensure_can_assign(user, owner, None, "a contact")
@@ -78,7 +83,7 @@ CONTACT_EDITABLE_FIELDS = frozenset(
 
 
 @transaction.atomic
-def update_account(*, account: Account, user, **fields: Any) -> Account:
+def update_account(*, account: Account, user: AbstractBaseUser, **fields: Any) -> Account:
     """Change an account's fields; refuses users who may not change it.
 
     Invalid data raises ValidationError and saves nothing.
@@ -93,7 +98,7 @@ def update_account(*, account: Account, user, **fields: Any) -> Account:
 
 
 @transaction.atomic
-def update_contact(*, contact: Contact, user, **fields: Any) -> Contact:
+def update_contact(*, contact: Contact, user: AbstractBaseUser, **fields: Any) -> Contact:
     """Change a contact's fields; refuses users who may not change it.
 
     Invalid data raises ValidationError and saves nothing.
@@ -107,17 +112,14 @@ def update_contact(*, contact: Contact, user, **fields: Any) -> Contact:
     return locked
 
 
-def _ensure_not_a_customer(record, opportunities) -> None:
+def _ensure_not_a_customer(record: Account | Contact, opportunities) -> None:
     count = opportunities.count()
     if count:
-        raise ValidationError(
-            f"{record} is the customer of {count} opportunit{'y' if count == 1 else 'ies'}; "
-            "delete them or give them another customer first."
-        )
+        raise IsACustomer(record, count)
 
 
 @transaction.atomic
-def delete_account(*, account: Account, user) -> None:
+def delete_account(*, account: Account, user: AbstractBaseUser) -> None:
     """Delete an account with its notes, activities and attachment files (removed
     after the commit). Its contacts stay, without an account. An account that is
     an opportunity's customer is refused (ValidationError) and nothing changes."""
@@ -129,7 +131,7 @@ def delete_account(*, account: Account, user) -> None:
 
 
 @transaction.atomic
-def delete_contact(*, contact: Contact, user) -> None:
+def delete_contact(*, contact: Contact, user: AbstractBaseUser) -> None:
     """Delete a contact with its notes, activities, stakeholder connections and
     attachment files (removed after the commit). A contact that is an
     opportunity's customer is refused (ValidationError) and nothing changes."""

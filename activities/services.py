@@ -19,6 +19,7 @@ import unicodedata
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
@@ -84,7 +85,7 @@ def ensure_writable(record: Model) -> None:
         raise RecordReadOnly(reason)
 
 
-def _writable_for(user, record: Model) -> Model:
+def _writable_for(user: AbstractBaseUser, record: Model) -> Model:
     """The locked record, if it is active and the user may change it."""
     locked = _lock(record)
     ensure_writable(locked)
@@ -192,7 +193,12 @@ def _save_with_file(note: Note, upload: File | None, checked: tuple[str, int] | 
 
 @transaction.atomic
 def create_note(
-    *, user, regarding: Model, text: str = "", title: str = "", attachment: File | None = None
+    *,
+    user: AbstractBaseUser,
+    regarding: Model,
+    text: str = "",
+    title: str = "",
+    attachment: File | None = None,
 ) -> Note:
     """Add a note (text and/or one attachment) to an active record the user may change."""
     record = _writable_for(user, regarding)
@@ -205,7 +211,7 @@ def create_note(
     return note
 
 
-def _note_for_change(user, note: Note) -> tuple[Note, Model]:
+def _note_for_change(user: AbstractBaseUser, note: Note) -> tuple[Note, Model]:
     locked = Note.objects.select_for_update(of=("self",)).get(pk=note.pk)
     record = _lock(locked.regarding)
     ensure_writable(record)
@@ -220,7 +226,7 @@ def _note_for_change(user, note: Note) -> tuple[Note, Model]:
 def update_note(
     *,
     note: Note,
-    user,
+    user: AbstractBaseUser,
     text: str | None = None,
     title: str | None = None,
     attachment: File | None = None,
@@ -251,7 +257,7 @@ def update_note(
 
 
 @transaction.atomic
-def delete_note(*, note: Note, user) -> None:
+def delete_note(*, note: Note, user: AbstractBaseUser) -> None:
     """Delete a note; its file is removed from storage after the commit."""
     locked, _record = _note_for_change(user, note)
     files = [locked.attachment.name]
@@ -334,7 +340,7 @@ def _apply_activity_fields(activity: Activity, fields: dict[str, Any]) -> None:
         activity.due_at = activity.starts_at
 
 
-def _check_owner(user, owner, current: Activity | None = None):
+def _check_owner(user: AbstractBaseUser, owner, current: Activity | None = None):
     """The owner to give the activity: only a manager names someone else, and
     only an active user (ReferenceUnavailable otherwise)."""
     ensure_can_assign(user, owner, current.owner_id if current else None, "an activity")
@@ -344,7 +350,14 @@ def _check_owner(user, owner, current: Activity | None = None):
 
 
 @transaction.atomic
-def create_activity(*, user, regarding: Model, type: str, owner=None, **fields: Any) -> Activity:
+def create_activity(
+    *,
+    user: AbstractBaseUser,
+    regarding: Model,
+    type: str,
+    owner: AbstractBaseUser | None = None,
+    **fields: Any,
+) -> Activity:
     """Log a phone call, email, task or appointment regarding an active record.
 
     The owner is the acting user unless a manager assigns someone else. Invalid
@@ -362,7 +375,9 @@ def create_activity(*, user, regarding: Model, type: str, owner=None, **fields: 
     return activity
 
 
-def _activity_for_change(user, activity: Activity, *, must_be_open: bool = True) -> Activity:
+def _activity_for_change(
+    user: AbstractBaseUser, activity: Activity, *, must_be_open: bool = True
+) -> Activity:
     locked = Activity.objects.select_for_update(of=("self",)).get(pk=activity.pk)
     record = _lock(locked.regarding)
     ensure_writable(record)
@@ -379,7 +394,7 @@ def _activity_for_change(user, activity: Activity, *, must_be_open: bool = True)
 
 
 @transaction.atomic
-def update_activity(*, activity: Activity, user, **fields: Any) -> Activity:
+def update_activity(*, activity: Activity, user: AbstractBaseUser, **fields: Any) -> Activity:
     """Change an open activity's fields (its type stays)."""
     locked = _activity_for_change(user, activity)
     if fields.get("owner") is not None:
@@ -392,7 +407,7 @@ def update_activity(*, activity: Activity, user, **fields: Any) -> Activity:
     return locked
 
 
-def _close(activity: Activity, user, status: str) -> Activity:
+def _close(activity: Activity, user: AbstractBaseUser, status: str) -> Activity:
     locked = _activity_for_change(user, activity)
     locked.status = status
     locked.completed_at = timezone.now()
@@ -401,19 +416,19 @@ def _close(activity: Activity, user, status: str) -> Activity:
 
 
 @transaction.atomic
-def complete_activity(*, activity: Activity, user) -> Activity:
+def complete_activity(*, activity: Activity, user: AbstractBaseUser) -> Activity:
     """Mark an open activity Completed."""
     return _close(activity, user, Activity.Status.COMPLETED)
 
 
 @transaction.atomic
-def cancel_activity(*, activity: Activity, user) -> Activity:
+def cancel_activity(*, activity: Activity, user: AbstractBaseUser) -> Activity:
     """Mark an open activity Canceled."""
     return _close(activity, user, Activity.Status.CANCELED)
 
 
 @transaction.atomic
-def delete_activity(*, activity: Activity, user) -> None:
+def delete_activity(*, activity: Activity, user: AbstractBaseUser) -> None:
     """Delete an activity (open or closed) from an active record's timeline."""
     _activity_for_change(user, activity, must_be_open=False).delete()
 
@@ -430,7 +445,11 @@ def _connection_target(record: Model) -> dict[str, Model]:
 
 @transaction.atomic
 def add_stakeholder(
-    *, user, record: Model, contact: Contact, role: str = Connection.Role.STAKEHOLDER
+    *,
+    user: AbstractBaseUser,
+    record: Model,
+    contact: Contact,
+    role: str = Connection.Role.STAKEHOLDER,
 ) -> Connection:
     """Connect an existing, active contact to a lead or opportunity with a role."""
     kind = next(iter(_connection_target(record)))
@@ -450,7 +469,7 @@ def add_stakeholder(
 @transaction.atomic
 def add_new_contact_as_stakeholder(
     *,
-    user,
+    user: AbstractBaseUser,
     record: Model,
     role: str = Connection.Role.STAKEHOLDER,
     ignore_duplicates: bool = False,
@@ -476,14 +495,16 @@ def add_new_contact_as_stakeholder(
     return add_stakeholder(user=user, record=record, contact=contact, role=role)
 
 
-def _connection_for_change(user, connection: Connection) -> Connection:
+def _connection_for_change(user: AbstractBaseUser, connection: Connection) -> Connection:
     locked = Connection.objects.select_for_update(of=("self",)).get(pk=connection.pk)
     _writable_for(user, locked.lead or locked.opportunity)
     return locked
 
 
 @transaction.atomic
-def change_stakeholder_role(*, connection: Connection, user, role: str) -> Connection:
+def change_stakeholder_role(
+    *, connection: Connection, user: AbstractBaseUser, role: str
+) -> Connection:
     if role not in Connection.Role.values:
         raise ValidationError({"role": f"“{role}” is not a stakeholder role."})
     locked = _connection_for_change(user, connection)
@@ -493,7 +514,7 @@ def change_stakeholder_role(*, connection: Connection, user, role: str) -> Conne
 
 
 @transaction.atomic
-def remove_stakeholder(*, connection: Connection, user) -> None:
+def remove_stakeholder(*, connection: Connection, user: AbstractBaseUser) -> None:
     _connection_for_change(user, connection).delete()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -16,11 +17,14 @@ from crm.references import check_references
 from crm.services import apply_changes
 from crm.storage import delete_with_files
 
+from .exceptions import OpportunityError
 from .models import Opportunity
 
 
 @transaction.atomic
-def create_opportunity(*, user, owner=None, **fields) -> Opportunity:
+def create_opportunity(
+    *, user: AbstractBaseUser, owner: AbstractBaseUser | None = None, **fields: Any
+) -> Opportunity:
     """Create an open opportunity at the first opportunity stage of the default flow.
 
     Only a manager creates one for another owner (PermissionDenied otherwise).
@@ -37,14 +41,6 @@ def create_opportunity(*, user, owner=None, **fields) -> Opportunity:
     return opportunity
 
 
-class OpportunityError(Exception):
-    """Base of every refusal of the opportunity services."""
-
-    def __init__(self, message: str):
-        self.message = message
-        super().__init__(message)
-
-
 def _lock(opportunity: Opportunity) -> Opportunity:
     return (
         Opportunity.objects.select_for_update(of=("self",))
@@ -58,7 +54,7 @@ def _require_open(opportunity: Opportunity) -> None:
         raise OpportunityError(read_only_message(opportunity))
 
 
-def _move(opportunity: Opportunity, user, step: int) -> Opportunity:
+def _move(opportunity: Opportunity, user: AbstractBaseUser, step: int) -> Opportunity:
     locked = _lock(opportunity)
     ensure_can_change(user, locked)
     _require_open(locked)
@@ -76,13 +72,13 @@ def _move(opportunity: Opportunity, user, step: int) -> Opportunity:
 
 
 @transaction.atomic
-def move_to_next_stage(*, opportunity: Opportunity, user) -> Opportunity:
+def move_to_next_stage(*, opportunity: Opportunity, user: AbstractBaseUser) -> Opportunity:
     """Advance an open opportunity one stage along the process flow."""
     return _move(opportunity, user, +1)
 
 
 @transaction.atomic
-def move_to_previous_stage(*, opportunity: Opportunity, user) -> Opportunity:
+def move_to_previous_stage(*, opportunity: Opportunity, user: AbstractBaseUser) -> Opportunity:
     """Move an open opportunity back one stage."""
     return _move(opportunity, user, -1)
 
@@ -91,7 +87,7 @@ def move_to_previous_stage(*, opportunity: Opportunity, user) -> Opportunity:
 def close_opportunity(
     *,
     opportunity: Opportunity,
-    user,
+    user: AbstractBaseUser,
     won: bool,
     status_reason: str | None = None,
     actual_revenue=None,
@@ -125,7 +121,7 @@ def close_opportunity(
 
 
 @transaction.atomic
-def reopen_opportunity(*, opportunity: Opportunity, user) -> Opportunity:
+def reopen_opportunity(*, opportunity: Opportunity, user: AbstractBaseUser) -> Opportunity:
     """Reopen a won or lost opportunity as In Progress at the stage it closed at."""
     locked = _lock(opportunity)
     ensure_can_change(user, locked)
@@ -179,7 +175,9 @@ EDITABLE_FIELDS = frozenset(
 
 
 @transaction.atomic
-def update_opportunity(*, opportunity: Opportunity, user, **fields: Any) -> Opportunity:
+def update_opportunity(
+    *, opportunity: Opportunity, user: AbstractBaseUser, **fields: Any
+) -> Opportunity:
     """Change an open opportunity's fields.
 
     A closed opportunity raises OpportunityError; a user who may not change it,
@@ -197,7 +195,7 @@ def update_opportunity(*, opportunity: Opportunity, user, **fields: Any) -> Oppo
 
 
 @transaction.atomic
-def delete_opportunity(*, opportunity: Opportunity, user) -> None:
+def delete_opportunity(*, opportunity: Opportunity, user: AbstractBaseUser) -> None:
     """Delete an opportunity with its notes, activities, stakeholders and
     attachment files (removed after the commit). Its originating lead stays,
     with the link cleared."""

@@ -12,20 +12,19 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from activities.models import Note
 from crm.forms import add_service_errors
 from crm.permissions import can_change, can_delete
 from crm.records import read_only_message
 from crm.views import delete_view, get_for_change, list_page
 
-from . import services
+from . import selectors, services
+from .exceptions import OpportunityError
 from .filters import OpportunityFilter
 from .forms import CloseOpportunityForm, OpportunityForm
 from .models import Opportunity
-from .services import OpportunityError
 
 
 def _error_text(exc: Exception) -> str:
@@ -44,26 +43,13 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
         request,
         "opportunities/opportunity_list.html",
         OpportunityFilter,
-        Opportunity.objects.select_related("account", "contact", "currency", "stage", "owner"),
+        selectors.opportunity_list(),
     )
 
 
 def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    opportunity = get_object_or_404(
-        Opportunity.objects.select_related(
-            "account",
-            "contact",
-            "contact__account",
-            "currency",
-            "stage",
-            "owner",
-            "closed_by",
-            "originating_lead",
-        ),
-        pk=pk,
-    )
+    opportunity = selectors.opportunity_for_page(pk)
     may_change = can_change(request.user, opportunity)
-    lead = opportunity.originating_lead
     context = {
         "opportunity": opportunity,
         "can_change": may_change,
@@ -74,7 +60,7 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
             name: _money(getattr(opportunity, name), opportunity.currency)
             for name in ("budget_amount", "estimated_revenue", "actual_revenue")
         },
-        "lead_notes": Note.objects.filter(lead=lead).select_related("author") if lead else [],
+        "lead_notes": selectors.originating_lead_notes(opportunity),
     }
     if opportunity.is_active and may_change:
         context["won_form"] = CloseOpportunityForm(

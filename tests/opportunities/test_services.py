@@ -6,8 +6,8 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from opportunities import services
+from opportunities.exceptions import OpportunityError
 from opportunities.models import Opportunity
-from opportunities.services import OpportunityError
 from tests.factories import AccountFactory, ContactFactory, OpportunityFactory, currency
 
 pytestmark = pytest.mark.django_db
