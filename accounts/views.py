@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET
 
 from crm.forms import add_service_errors
 from crm.permissions import can_change, can_delete
-from crm.views import delete_view, get_for_change, list_page
+from crm.views import Listing, delete_view, get_for_change, list_page
 
 from . import services
 from .filters import AccountFilter, ContactFilter
@@ -31,6 +31,14 @@ def account_list(request: HttpRequest) -> HttpResponse:
         "accounts/account_list.html",
         AccountFilter,
         Account.objects.select_related("owner"),
+        Listing(
+            title="Accounts",
+            section="Customers",
+            noun="accounts",
+            create_url_name="accounts:create",
+            new_label="New account",
+            create_label="Create an account",
+        ),
     )
 
 
@@ -38,6 +46,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_object_or_404(Account.objects.select_related("owner"), pk=pk)
     context = {
         "account": account,
+        "record": account,
         "contacts": account.contacts.order_by("last_name", "first_name", "pk"),
         "opportunities": account.opportunities.select_related("currency", "stage", "owner"),
         "can_change": can_change(request.user, account),
@@ -96,6 +105,14 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         "accounts/contact_list.html",
         ContactFilter,
         Contact.objects.select_related("owner", "account"),
+        Listing(
+            title="Contacts",
+            section="Customers",
+            noun="contacts",
+            create_url_name="accounts:contact_create",
+            new_label="New contact",
+            create_label="Create a contact",
+        ),
     )
 
 
@@ -103,6 +120,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(Contact.objects.select_related("owner", "account"), pk=pk)
     context = {
         "contact": contact,
+        "record": contact,
         "opportunities": contact.opportunities.select_related("currency", "stage", "owner"),
         "can_change": can_change(request.user, contact),
         "can_delete": can_delete(request.user, contact),

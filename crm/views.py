@@ -3,11 +3,14 @@ user may change, a delete action."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from .filters import SortableFilterSet
@@ -17,11 +20,28 @@ from .permissions import ensure_can_change
 PER_PAGE = 50
 
 
+@dataclass(frozen=True)
+class Listing:
+    """What a list page (templates/includes/record_list.html) says and links to."""
+
+    title: str  # "Accounts"
+    section: str  # the breadcrumb above it: "Customers"
+    noun: str  # the records, plural, in a sentence: "accounts"
+    create_url_name: str  # the URL name of the create form
+    new_label: str  # the create button: "New account"
+    create_label: str  # the empty state's link: "Create an account"
+
+    @property
+    def create_url(self) -> str:
+        return reverse(self.create_url_name)
+
+
 def list_page(
     request: HttpRequest,
     template: str,
     filterset_class: type[SortableFilterSet],
     queryset: QuerySet,
+    listing: Listing,
     extra: dict | None = None,
 ) -> HttpResponse:
     """A filtered, sorted list, 50 rows a page; the filters stay in the page links.
@@ -30,7 +50,13 @@ def list_page(
     """
     filterset = filterset_class(request.GET or None, queryset=queryset, request=request)
     page = CappedPaginator(filterset.qs, PER_PAGE).get_page(request.GET.get("page"))
-    context = {"filter": filterset, "page": page, "is_filtered": filterset.is_filtered}
+    context = {
+        "filter": filterset,
+        "page": page,
+        "is_filtered": filterset.is_filtered,
+        "listing": listing,
+        "table_testid": f"{queryset.model._meta.model_name}-table",
+    }
     return render(request, template, context | (extra or {}))
 
 

@@ -99,6 +99,7 @@ def lead_detail(request, pk: int):
         "leads/lead_detail.html",
         {
             "lead": lead,
+            "record": lead,
             "can_change": can_change(request.user, lead),
             "can_delete": can_delete(request.user, lead),
             "disqualify_reasons": Lead.DISQUALIFY_REASONS,

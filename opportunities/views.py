@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from crm.forms import add_service_errors
 from crm.permissions import can_change, can_delete
 from crm.records import read_only_message
-from crm.views import delete_view, get_for_change, list_page
+from crm.views import Listing, delete_view, get_for_change, list_page
 
 from . import selectors, services
 from .exceptions import OpportunityError
@@ -44,6 +44,14 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
         "opportunities/opportunity_list.html",
         OpportunityFilter,
         selectors.opportunity_list(),
+        Listing(
+            title="Opportunities",
+            section="Sales",
+            noun="opportunities",
+            create_url_name="opportunities:create",
+            new_label="New opportunity",
+            create_label="Create an opportunity",
+        ),
     )
 
 
@@ -52,6 +60,7 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
     may_change = can_change(request.user, opportunity)
     context = {
         "opportunity": opportunity,
+        "record": opportunity,
         "can_change": may_change,
         "can_delete": can_delete(request.user, opportunity),
         # Read by the stage_bar tag: Next/Previous stage buttons.

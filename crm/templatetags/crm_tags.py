@@ -142,3 +142,9 @@ def user_name(user) -> str:
 def role_names(user) -> str:
     """The user's roles, ' · '-separated (read with the permissions, no extra query)."""
     return " · ".join(permissions.role_names(user))
+
+
+@register.filter
+def kind(record) -> str:
+    """'Lead', 'Account', 'Contact', 'Opportunity': what a record page says it shows."""
+    return str(record._meta.verbose_name).capitalize()
