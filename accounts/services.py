@@ -88,13 +88,7 @@ def update_account(*, account: Account, user: AbstractBaseUser, **fields: Any) -
 
     Invalid data raises ValidationError and saves nothing.
     """
-    locked = Account.objects.select_for_update().get(pk=account.pk)
-    ensure_can_change(user, locked)
-    apply_changes(locked, fields, ACCOUNT_EDITABLE_FIELDS, user, lock=(Account, Contact))
-    locked.full_clean()
-    set_history_user(locked, user)
-    locked.save()
-    return locked
+    return _update(account, user, fields, ACCOUNT_EDITABLE_FIELDS)
 
 
 @transaction.atomic
@@ -103,9 +97,13 @@ def update_contact(*, contact: Contact, user: AbstractBaseUser, **fields: Any) -
 
     Invalid data raises ValidationError and saves nothing.
     """
-    locked = Contact.objects.select_for_update().get(pk=contact.pk)
+    return _update(contact, user, fields, CONTACT_EDITABLE_FIELDS)
+
+
+def _update(record, user: AbstractBaseUser, fields: dict[str, Any], allowed: frozenset[str]):
+    locked = type(record).objects.select_for_update().get(pk=record.pk)
     ensure_can_change(user, locked)
-    apply_changes(locked, fields, CONTACT_EDITABLE_FIELDS, user, lock=(Account, Contact))
+    apply_changes(locked, fields, allowed, user, lock=(Account, Contact))
     locked.full_clean()
     set_history_user(locked, user)
     locked.save()

@@ -6,16 +6,15 @@ and turn its refusal into a form error or a message.
 
 from __future__ import annotations
 
-from django.contrib import messages
-from django.core.exceptions import ValidationError
+import functools
+
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from crm.forms import add_service_errors
 from crm.permissions import can_change, can_delete
-from crm.views import Listing, delete_view, get_for_change, list_page
+from crm.views import Listing, delete_view, form_page, get_for_change, list_page
 
 from . import services
 from .filters import AccountFilter, ContactFilter
@@ -57,34 +56,23 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def account_create(request: HttpRequest) -> HttpResponse:
     form = AccountForm(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            account = services.create_account(user=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, f"Account “{account}” created.")
-            return redirect(account)
-    return render(request, "accounts/account_form.html", {"form": form})
+    save = functools.partial(services.create_account, user=request.user)
+    return form_page(request, form, save, "accounts/account_form.html", done="created")
 
 
 def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_for_change(request, Account, pk)
     form = AccountForm(request.POST or None, instance=account, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            account = services.update_account(
-                account=account, user=request.user, **form.cleaned_data
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, f"Account “{account}” saved.")
-            return redirect(account)
-    if form.is_bound:
-        # Validating the form changed the instance in memory; show the saved one.
-        account.refresh_from_db()
-    return render(request, "accounts/account_form.html", {"form": form, "account": account})
+    save = functools.partial(services.update_account, account=account, user=request.user)
+    return form_page(
+        request,
+        form,
+        save,
+        "accounts/account_form.html",
+        done="saved",
+        record=account,
+        context={"account": account},
+    )
 
 
 @require_GET
@@ -134,33 +122,23 @@ def contact_create(request: HttpRequest) -> HttpResponse:
     if account_id.isdigit():
         initial["account"] = account_id
     form = ContactForm(request.POST or None, initial=initial, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            contact = services.create_contact(user=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, f"Contact “{contact}” created.")
-            return redirect(contact)
-    return render(request, "accounts/contact_form.html", {"form": form})
+    save = functools.partial(services.create_contact, user=request.user)
+    return form_page(request, form, save, "accounts/contact_form.html", done="created")
 
 
 def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
     contact = get_for_change(request, Contact, pk)
     form = ContactForm(request.POST or None, instance=contact, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            contact = services.update_contact(
-                contact=contact, user=request.user, **form.cleaned_data
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, f"Contact “{contact}” saved.")
-            return redirect(contact)
-    if form.is_bound:
-        contact.refresh_from_db()
-    return render(request, "accounts/contact_form.html", {"form": form, "contact": contact})
+    save = functools.partial(services.update_contact, contact=contact, user=request.user)
+    return form_page(
+        request,
+        form,
+        save,
+        "accounts/contact_form.html",
+        done="saved",
+        record=contact,
+        context={"contact": contact},
+    )
 
 
 @require_GET

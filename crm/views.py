@@ -3,17 +3,20 @@ user may change, a delete action."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
+from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from .filters import SortableFilterSet
+from .forms import add_service_errors
 from .pagination import CappedPaginator
 from .permissions import ensure_can_change
 
@@ -84,3 +87,36 @@ def delete_view(model: type[Model], service, list_url_name: str):
         return redirect(list_url_name)
 
     return view
+
+
+def form_page(
+    request: HttpRequest,
+    form: BaseForm,
+    save: Callable[..., Model],
+    template: str,
+    *,
+    done: str,
+    record: Model | None = None,
+    refusals: tuple[type[Exception], ...] = (),
+    context: dict | None = None,
+) -> HttpResponse:
+    """A create or edit page: on a valid POST, `save(**form.cleaned_data)` (the
+    service call) and back to the saved record with "<Kind> “<record>” <done>."; a
+    ValidationError it raises shows on the form, one of `refusals` (a named
+    refusal with a `message`) goes back to `record` with it. Otherwise the form
+    (again), with `record` (an edit) as it is saved, not as the form changed it."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = save(**form.cleaned_data)
+        except refusals as exc:
+            messages.error(request, exc.message)
+            return redirect(record)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            kind = str(saved._meta.verbose_name).capitalize()
+            messages.success(request, f"{kind} “{saved}” {done}.")
+            return redirect(saved)
+    if record is not None and form.is_bound:
+        record.refresh_from_db()
+    return render(request, template, {"form": form, **(context or {})})

@@ -7,6 +7,7 @@ opportunities.services, and turn its refusal into a form error or a message.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from django.contrib import messages
@@ -15,10 +16,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from crm.forms import add_service_errors
 from crm.permissions import can_change, can_delete
 from crm.records import read_only_message
-from crm.views import Listing, delete_view, get_for_change, list_page
+from crm.views import Listing, delete_view, form_page, get_for_change, list_page
 
 from . import selectors, services
 from .exceptions import OpportunityError
@@ -88,15 +88,8 @@ def opportunity_create(request: HttpRequest) -> HttpResponse:
         if request.GET.get(name, "").isdigit()
     }
     form = OpportunityForm(request.POST or None, initial=initial, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            opportunity = services.create_opportunity(user=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, f"Opportunity “{opportunity}” created.")
-            return redirect(opportunity)
-    return render(request, "opportunities/opportunity_form.html", {"form": form})
+    save = functools.partial(services.create_opportunity, user=request.user)
+    return form_page(request, form, save, "opportunities/opportunity_form.html", done="created")
 
 
 def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
@@ -105,24 +98,19 @@ def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, read_only_message(opportunity))
         return redirect(opportunity)
     form = OpportunityForm(request.POST or None, instance=opportunity, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            opportunity = services.update_opportunity(
-                opportunity=opportunity, user=request.user, **form.cleaned_data
-            )
-        except OpportunityError as exc:
-            messages.error(request, exc.message)
-            return redirect(opportunity)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, f"Opportunity “{opportunity}” saved.")
-            return redirect(opportunity)
-    if form.is_bound:
-        # Validating the form changed the instance in memory; show the saved one.
-        opportunity.refresh_from_db()
-    context = {"form": form, "opportunity": opportunity}
-    return render(request, "opportunities/opportunity_form.html", context)
+    save = functools.partial(
+        services.update_opportunity, opportunity=opportunity, user=request.user
+    )
+    return form_page(
+        request,
+        form,
+        save,
+        "opportunities/opportunity_form.html",
+        done="saved",
+        record=opportunity,
+        refusals=(OpportunityError,),
+        context={"opportunity": opportunity},
+    )
 
 
 def _act(
