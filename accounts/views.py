@@ -27,7 +27,6 @@ from .models import Account, Contact
 def account_list(request: HttpRequest) -> HttpResponse:
     return list_page(
         request,
-        "accounts/account_list.html",
         AccountFilter,
         Account.objects.select_related("owner"),
         Listing(
@@ -37,6 +36,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
             create_url_name="accounts:create",
             new_label="New account",
             create_label="Create an account",
+            table="accounts/_account_table.html",
         ),
     )
 
@@ -90,7 +90,6 @@ def account_lookup(request: HttpRequest) -> JsonResponse:
 def contact_list(request: HttpRequest) -> HttpResponse:
     return list_page(
         request,
-        "accounts/contact_list.html",
         ContactFilter,
         Contact.objects.select_related("owner", "account"),
         Listing(
@@ -100,6 +99,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
             create_url_name="accounts:contact_create",
             new_label="New contact",
             create_label="Create a contact",
+            table="accounts/_contact_table.html",
         ),
     )
 

@@ -33,6 +33,7 @@ class Listing:
     create_url_name: str  # the URL name of the create form
     new_label: str  # the create button: "New account"
     create_label: str  # the empty state's link: "Create an account"
+    table: str  # the template of the table's header and rows ("accounts/_account_table.html")
 
     @property
     def create_url(self) -> str:
@@ -41,7 +42,6 @@ class Listing:
 
 def list_page(
     request: HttpRequest,
-    template: str,
     filterset_class: type[SortableFilterSet],
     queryset: QuerySet,
     listing: Listing,
@@ -60,7 +60,7 @@ def list_page(
         "listing": listing,
         "table_testid": f"{queryset.model._meta.model_name}-table",
     }
-    return render(request, template, context | (extra or {}))
+    return render(request, "includes/record_list.html", context | (extra or {}))
 
 
 def get_for_change(request: HttpRequest, model: type[Model], pk: int):

@@ -41,7 +41,6 @@ def _money(amount, currency) -> str:
 def opportunity_list(request: HttpRequest) -> HttpResponse:
     return list_page(
         request,
-        "opportunities/opportunity_list.html",
         OpportunityFilter,
         selectors.opportunity_list(),
         Listing(
@@ -51,6 +50,7 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
             create_url_name="opportunities:create",
             new_label="New opportunity",
             create_label="Create an opportunity",
+            table="opportunities/_opportunity_table.html",
         ),
     )
 

@@ -7,8 +7,8 @@ a check that no lead, qualify or record was lost.
 
 1. Builds the load database (leadline_load on the PostgreSQL server of
    DATABASE_URL, default postgres://postgres@127.0.0.1:5432) once, the way
-   benchmarks/run.py builds its bench database: create, migrate, `seed_demo
-   --leads N --force`; afterwards it is reused (migrated and topped up).
+   benchmarks/run.py builds its bench database: create, migrate, `seed_demo`,
+   `benchmarks/generate.py --leads N`; afterwards it is reused (migrated, topped up).
 2. Starts `gunicorn crm.wsgi` on a free port with the production settings
    (DEBUG off), served over plain HTTP through their LEADLINE_INSECURE_HTTP switch.
 3. Runs locust headless (benchmarks/load/locustfile.py): a fixed number of users,
