@@ -4,8 +4,9 @@ tests/test_internals.py fails loudly when an upgrade of either changes what
 this module relies on; then rework or drop the piece, measuring again.
 
 - CachedHistoryManager: simple-history builds the `history` manager's class at
-  every access (from_queryset), once per save of a tracked record; caching it
-  saves 0.1-0.2 ms per save, four times per qualify.
+  every access (from_queryset), once per save of a tracked record: 67 µs, 1.6 µs
+  cached (measured 30 November 2026), four saves per qualify: about 6 % of a
+  qualify on SQLite.
 - bulk_history_created: "Created" history rows for rows just bulk-inserted, by
   INSERT ... SELECT from the stored rows: 4 ms per 2,000 leads, where
   simple-history's bulk_history_create builds them in Python in 225 ms.
