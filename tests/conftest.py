@@ -4,6 +4,22 @@ from crm.models import OrganizationSettings
 from tests.factories import ManagerFactory, RepFactory, UserFactory
 
 
+def _is_transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    fixtures = getattr(item, "fixturenames", ())
+    return bool(marker and marker.kwargs.get("transaction")) or "transactional_db" in fixtures
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    # Transactional tests (browser, concurrency) end by flushing every table,
+    # data migrations' rows included; run them last so the others never see an
+    # emptied database. pytest-django orders tests too, but its order puts the
+    # Playwright tests before most database tests (the whole suite then fails):
+    # this stable sort, after it, keeps every transactional test at the end.
+    items.sort(key=_is_transactional)
+
+
 @pytest.fixture
 def rep(db):
     return RepFactory(username="rep")
