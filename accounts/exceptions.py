@@ -7,12 +7,13 @@ from django.core.exceptions import ValidationError
 
 
 class IsACustomer(ValidationError):
-    """An account or contact that opportunities name as their customer cannot be
-    deleted: the opportunities would lose their customer."""
+    """An account or contact that opportunities link (as their account or their
+    contact) cannot be deleted: the opportunities would lose it."""
 
     def __init__(self, record, count: int) -> None:
+        what = record._meta.verbose_name
         super().__init__(
-            f"{record} is the customer of {count} opportunit{'y' if count == 1 else 'ies'}; "
-            "delete them or give them another customer first."
+            f"{record} is the {what} of {count} opportunit{'y' if count == 1 else 'ies'}; "
+            f"delete them or link them to another {what} first."
         )
         self.record, self.count = record, count

@@ -7,7 +7,8 @@ from .models import Currency, OrganizationSettings, ProcessFlow, ProcessStage, P
 
 @admin.register(Currency)
 class CurrencyAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "symbol", "decimal_places", "is_active")
+    list_display = ("code", "name", "symbol", "decimal_places", "exchange_rate", "is_active")
+    list_editable = ("exchange_rate",)
     list_filter = ("is_active",)
     search_fields = ("code", "name")
 
@@ -20,6 +21,7 @@ class OrganizationSettingsAdmin(admin.ModelAdmin):
         "__str__",
         "create_records_on_qualify",
         "default_currency",
+        "base_currency",
         "default_lead_owner",
     )
     autocomplete_fields = ("default_lead_owner",)

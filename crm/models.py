@@ -3,28 +3,59 @@ the business process flow definition (the stage bar)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 
 from .filetypes import DEFAULT_BLOCKED_TEXT, parse_extensions
 
 
 class Currency(models.Model):
+    """A currency, with its exchange rate to the organisation's base currency (kept
+    by admins, as in Dynamics 365: units of this currency per one base unit)."""
+
     code = models.CharField("ISO 4217 code", max_length=3, unique=True)
     name = models.CharField(max_length=60)
     symbol = models.CharField(max_length=5, blank=True)
     decimal_places = models.PositiveSmallIntegerField(default=2)
+    exchange_rate = models.DecimalField(
+        max_digits=18,
+        decimal_places=6,
+        default=Decimal(1),
+        validators=[MinValueValidator(Decimal("0.000001"))],
+        help_text="Units of this currency per one unit of the base currency (Organisation "
+        "settings); the base currency's own rate is 1.",
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["code"]
         verbose_name_plural = "currencies"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(exchange_rate__gt=0),
+                name="currency_exchange_rate_positive",
+                violation_error_message="An exchange rate must be more than 0.",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.code
+
+    def clean(self) -> None:
+        is_base = (
+            self.pk is not None
+            and OrganizationSettings.objects.filter(base_currency_id=self.pk).exists()
+        )
+        if is_base and self.exchange_rate != 1:
+            raise ValidationError(
+                {"exchange_rate": "This is the base currency: its exchange rate is 1."}
+            )
 
 
 class OrganizationSettings(models.Model):
@@ -38,6 +69,15 @@ class OrganizationSettings(models.Model):
     )
     default_currency = models.ForeignKey(
         Currency, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    base_currency = models.ForeignKey(
+        Currency,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Reports and the opportunity board add money up in this currency; every "
+        "currency's exchange rate is to it (its own rate must be 1).",
     )
     duplicate_detection_enabled = models.BooleanField(default=True)
     default_lead_owner = models.ForeignKey(
@@ -64,6 +104,16 @@ class OrganizationSettings(models.Model):
     def __str__(self) -> str:
         return "Organisation settings"
 
+    def clean(self) -> None:
+        if self.base_currency is not None and self.base_currency.exchange_rate != 1:
+            raise ValidationError(
+                {
+                    "base_currency": f"{self.base_currency}'s exchange rate is "
+                    f"{self.base_currency.exchange_rate}; set it to 1 first, and the other "
+                    "currencies' rates to it."
+                }
+            )
+
     def blocked_extensions(self) -> frozenset[str]:
         return parse_extensions(self.blocked_attachment_extensions)
 
@@ -79,15 +129,16 @@ class OrganizationSettings(models.Model):
         more value with the settings saves a round trip).
         """
         query = (
-            cls.objects.select_related("default_currency")
+            cls.objects.select_related("default_currency", "base_currency")
             .annotate(**annotations)
             .filter(pk=cls.SINGLETON_PK)
         )
         obj = query.first()
         if obj is None:
+            usd = Currency.objects.filter(code="USD").first()
             cls.objects.get_or_create(
                 pk=cls.SINGLETON_PK,
-                defaults={"default_currency": Currency.objects.filter(code="USD").first()},
+                defaults={"default_currency": usd, "base_currency": usd},
             )
             obj = query.get()
         return obj

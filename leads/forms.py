@@ -1,5 +1,6 @@
 import json
 from datetime import datetime
+from typing import Any
 
 from crispy_forms.bootstrap import Tab, TabHolder
 from crispy_forms.helper import FormHelper
@@ -77,18 +78,8 @@ class LeadForm(forms.ModelForm):
         else:
             del self.fields["loaded_modified_at"]
         self._limit_pickers()
-        self.fields["existing_account"].widget.attrs.update(
-            {
-                "data-fill-url": reverse("accounts:lookup") + "?id=",
-                "data-fill-map": json.dumps(services.FILL_FROM_ACCOUNT),
-            }
-        )
-        self.fields["existing_contact"].widget.attrs.update(
-            {
-                "data-fill-url": reverse("accounts:contact_lookup") + "?id=",
-                "data-fill-map": json.dumps(services.FILL_FROM_CONTACT),
-            }
-        )
+        if self.instance.pk is None:
+            self._fill_on_pick()
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
@@ -183,6 +174,22 @@ class LeadForm(forms.ModelForm):
         account_field.help_text = "Accounts matching this lead's company name."
         contact_field.help_text = "Contacts matching this lead's email or name."
 
+    def _fill_on_pick(self) -> None:
+        """Picking an existing account or contact fills a new lead's empty fields
+        in the browser (reference 004: only when creating a lead)."""
+        self.fields["existing_account"].widget.attrs.update(
+            {
+                "data-fill-url": reverse("accounts:lookup") + "?id=",
+                "data-fill-map": json.dumps(services.FILL_FROM_ACCOUNT),
+            }
+        )
+        self.fields["existing_contact"].widget.attrs.update(
+            {
+                "data-fill-url": reverse("accounts:contact_lookup") + "?id=",
+                "data-fill-map": json.dumps(services.FILL_FROM_CONTACT),
+            }
+        )
+
     def clean(self):
         cleaned = super().clean()
         if self.instance.pk is None:
@@ -212,10 +219,24 @@ def _contact_label(contact: Contact) -> str:
     return f"{contact.full_name} ({extra})" if extra else contact.full_name
 
 
+class OptionalSelect(forms.Select):
+    """A select for an optional field: Django's Select reads its first choice to
+    decide on the `required` attribute, one more query for a model choice."""
+
+    def use_required_attribute(self, initial: Any) -> bool:
+        return False
+
+
 class QualifyForm(forms.Form):
-    """The qualify dialog's choices (asked when the organisation default is No)."""
+    """The qualify dialog: the currency of the opportunity, always (reference 004:
+    "You must also select the currency in which to calculate the opportunity"),
+    and Yes/No per record type when the organisation does not create them all
+    without asking (`ask_records`). The currency is preset to `lead`'s, else the
+    organisation default; with no lead (a bulk qualify) it may be left to each
+    lead's own."""
 
     YES_NO = [("yes", "Yes"), ("no", "No")]
+    RECORDS = ("create_account", "create_contact", "create_opportunity")
 
     create_account = forms.TypedChoiceField(
         choices=YES_NO, coerce=lambda v: v == "yes", widget=forms.RadioSelect, label="Account"
@@ -227,8 +248,38 @@ class QualifyForm(forms.Form):
         choices=YES_NO, coerce=lambda v: v == "yes", widget=forms.RadioSelect, label="Opportunity"
     )
     currency = forms.ModelChoiceField(
-        queryset=Currency.objects.filter(is_active=True), required=False, empty_label="Default"
+        queryset=Currency.objects.filter(is_active=True),
+        required=False,
+        empty_label="Each lead's currency, else the default",
+        widget=OptionalSelect(attrs={"class": "form-select"}),
+        help_text="The opportunity's currency; a budget in another currency is converted.",
     )
+
+    def __init__(
+        self,
+        *args: Any,
+        ask_records: bool,
+        lead: Lead | None = None,
+        default_currency: Currency | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.ask_records = ask_records
+        if not ask_records:
+            for name in self.RECORDS:
+                del self.fields[name]
+        currency = self.fields["currency"]
+        if lead is not None:
+            currency.initial = lead.currency_id or getattr(default_currency, "pk", None)
+            currency.empty_label = None if currency.initial else "The default currency"
+
+    def asked(self, data: Any) -> bool:
+        """Whether `data` answers the dialog (a bare Qualify button posts nothing)."""
+        return not self.ask_records or "create_account" in data
+
+    def options(self) -> dict[str, Any]:
+        """The answers as qualify_lead's keyword arguments (unanswered ones left out)."""
+        return {k: v for k, v in self.cleaned_data.items() if v is not None}
 
 
 class DisqualifyForm(forms.Form):

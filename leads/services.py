@@ -8,7 +8,7 @@ Web views, the admin, bulk actions and imports all call these.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,6 +26,7 @@ from activities.services import carry_stakeholders
 from crm import process
 from crm.history import set_history_user
 from crm.models import Currency, OrganizationSettings, ProcessStage
+from crm.money import convert
 from crm.permissions import ensure_can_assign, ensure_can_change, ensure_can_delete
 from crm.records import read_only_message
 from crm.references import check_references, current_reference
@@ -450,20 +451,33 @@ def _qualify(
     # The customer records as they are now, locked: never an inactive one, nor
     # one deleted a moment ago (ReferenceUnavailable instead of a failed commit).
     account = current_reference(
-        existing_account or locked.existing_account_id,
+        locked.existing_account_id if existing_account is None else existing_account,
         model=Account,
         field="existing_account",
         what="account",
     )
     contact = current_reference(
-        existing_contact or locked.existing_contact_id,
+        locked.existing_contact_id if existing_contact is None else existing_contact,
         model=Contact,
         field="existing_contact",
         what="contact",
     )
+    # The existing customer wins over a new one: without a chosen account, the
+    # chosen contact's own (active) account is the account.
+    if account is None and contact is not None and contact.account_id is not None:
+        account = _active_account(contact.account_id)
     company = locked.company_name.strip()
     make_account = want_account and bool(company) and account is None
     make_contact = want_contact and locked.has_person_name and contact is None
+    if (
+        want_opportunity
+        and account is None
+        and contact is None
+        and not (make_account or make_contact)
+    ):
+        raise NothingToLinkOpportunityTo(
+            _no_customer_reason(locked, want_account=want_account, want_contact=want_contact)
+        )
 
     if settings.duplicate_detection_enabled and not ignore_duplicates and not caller_chose_existing:
         accounts = duplicate_accounts(company_name=company) if make_account else None
@@ -546,6 +560,33 @@ def _qualify(
     )
 
 
+def _active_account(pk: int) -> Account | None:
+    """The account `pk`, locked like a chosen one, when it is still active."""
+    return (
+        Account.objects.select_for_update(no_key=True, of=("self",))
+        .filter(pk=pk, is_active=True)
+        .first()
+    )
+
+
+def _no_customer_reason(lead: Lead, *, want_account: bool, want_contact: bool) -> str:
+    """Why qualifying `lead` has no customer for its opportunity, in the rep's terms."""
+    if not want_account and not want_contact:
+        return (
+            "No customer was chosen for the opportunity: create an account or a contact, "
+            "or choose an existing account or contact."
+        )
+    missing = []
+    if want_account:
+        missing.append("no company name to create an account from")
+    if want_contact:
+        missing.append("no person's name to create a contact from")
+    return (
+        f"The lead has {' and '.join(missing)}, and no existing account or contact was "
+        "chosen: fill one in on the lead, or choose an existing account or contact."
+    )
+
+
 def _create_opportunity_from(
     lead: Lead,
     *,
@@ -555,15 +596,16 @@ def _create_opportunity_from(
     currency: Currency,
     stage_id: int | None,
 ) -> Opportunity:
-    # Customer precedence: an account (existing, else new), else a contact.
+    """The lead's opportunity, linked to the account and the contact (its customer
+    is the account when there is one), its budget converted to `currency`."""
     if account is None and contact is None:
         raise NothingToLinkOpportunityTo()
     opportunity = Opportunity(
         name=lead.topic,
         account=account,
-        contact=None if account is not None else contact,
+        contact=contact,
         currency=currency,
-        budget_amount=lead.budget_amount,
+        budget_amount=convert(lead.budget_amount, source=lead.currency, target=currency),
         description=lead.description,
         purchase_timeframe=lead.purchase_timeframe,
         purchase_process=lead.purchase_process,
@@ -577,15 +619,19 @@ def _create_opportunity_from(
     return opportunity
 
 
-@transaction.atomic
-def disqualify_lead(*, lead: Lead, user: AbstractBaseUser, reason: str) -> Lead:
-    """Close an open lead as Disqualified with one of the four reasons."""
-    _ensure_can_act(user)
+def _ensure_valid_reason(reason: str) -> None:
     if reason not in Lead.DISQUALIFY_REASONS:
         raise InvalidReason(
             f"{reason!r} is not a disqualify reason; choose Lost, Cannot Contact, "
             "No Longer Interested or Canceled."
         )
+
+
+@transaction.atomic
+def disqualify_lead(*, lead: Lead, user: AbstractBaseUser, reason: str) -> Lead:
+    """Close an open lead as Disqualified with one of the four reasons."""
+    _ensure_can_act(user)
+    _ensure_valid_reason(reason)
     locked = _lock(lead)
     ensure_can_change(user, locked)
     if not locked.is_active:
@@ -625,7 +671,7 @@ def reactivate_lead(*, lead: Lead, user: AbstractBaseUser) -> Lead:
     return locked
 
 
-# How many leads a bulk qualify commits at once (each in its own savepoint).
+# How many leads a bulk action commits at once (each in its own savepoint).
 BULK_QUALIFY_BATCH = 50
 # qualify_lead's options as it defaults them, for a bulk qualify given only some.
 _NO_OPTIONS = {
@@ -637,22 +683,22 @@ _NO_OPTIONS = {
     "existing_contact": None,
     "ignore_duplicates": False,
 }
+# What a bulk qualify may set for one lead only (the rep's answer to its duplicates).
+PER_LEAD_OPTIONS = frozenset({"existing_account", "existing_contact", "ignore_duplicates"})
 
 
-def qualify_leads(
-    *, leads: Iterable[Lead], user: AbstractBaseUser, **options: Any
+def _each_lead(
+    leads: Iterable[Lead], action: Callable[[Lead], QualifyResult]
 ) -> list[QualifyResult]:
-    """Qualify many leads; one refusal does not stop the rest.
+    """`action` on each lead, one refusal not stopping the rest.
 
     Returns one result per lead, in the order given; a refused lead's result
-    carries the exception in `.error`. Each lead is qualified in its own
-    savepoint (a refusal or failure undoes that lead only), and the leads are
-    committed in batches of BULK_QUALIFY_BATCH: one commit per batch instead of
-    per lead. Rows are locked in primary-key order, so two bulk qualifies over
-    the same leads wait for each other instead of deadlocking.
+    carries the exception in `.error`. Each lead is changed in its own savepoint
+    (a refusal or failure undoes that lead only), and the leads are committed in
+    batches of BULK_QUALIFY_BATCH: one commit per batch instead of per lead.
+    Rows are locked in primary-key order, so two bulk actions over the same
+    leads wait for each other instead of deadlocking.
     """
-    defaults = _QualifyDefaults()
-    options = {**_NO_OPTIONS, **options}
     leads = list(leads)
     order = sorted(range(len(leads)), key=lambda i: leads[i].pk)
     results: dict[int, QualifyResult] = {}
@@ -661,15 +707,50 @@ def qualify_leads(
             for i in order[start : start + BULK_QUALIFY_BATCH]:
                 try:
                     with transaction.atomic():  # a savepoint: a failure undoes this lead only
-                        results[i] = _qualify(
-                            lead=leads[i],
-                            user=user,
-                            defaults=defaults,
-                            **options,
-                        )
+                        results[i] = action(leads[i])
                 except (LeadError, PermissionDenied, ValidationError, DatabaseError) as exc:
                     results[i] = QualifyResult(lead=leads[i], error=exc)
     return [results[i] for i in range(len(leads))]
+
+
+def qualify_leads(
+    *,
+    leads: Iterable[Lead],
+    user: AbstractBaseUser,
+    per_lead: dict[int, dict[str, Any]] | None = None,
+    **options: Any,
+) -> list[QualifyResult]:
+    """Qualify many leads with the same options; one refusal does not stop the rest
+    (see _each_lead). `per_lead` maps a lead's id to its own existing account,
+    existing contact or ignore_duplicates: how the rep resolved its duplicates.
+    """
+    defaults = _QualifyDefaults()
+    options = {**_NO_OPTIONS, **options}
+    per_lead = per_lead or {}
+    for own in per_lead.values():
+        if not set(own) <= PER_LEAD_OPTIONS:
+            raise TypeError(f"per_lead takes only {sorted(PER_LEAD_OPTIONS)}, not {sorted(own)}")
+
+    def qualify(lead: Lead) -> QualifyResult:
+        return _qualify(
+            lead=lead, user=user, defaults=defaults, **{**options, **per_lead.get(lead.pk, {})}
+        )
+
+    return _each_lead(leads, qualify)
+
+
+def disqualify_leads(
+    *, leads: Iterable[Lead], user: AbstractBaseUser, reason: str
+) -> list[QualifyResult]:
+    """Disqualify many leads with one reason; one refusal does not stop the rest
+    (see _each_lead). A reason that is not a disqualify reason refuses them all
+    before any changes (InvalidReason)."""
+    _ensure_valid_reason(reason)
+
+    def disqualify(lead: Lead) -> QualifyResult:
+        return QualifyResult(lead=disqualify_lead(lead=lead, user=user, reason=reason))
+
+    return _each_lead(leads, disqualify)
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", views.lead_create, name="create"),
     path("export/", views.lead_export, name="export"),
     path("bulk-qualify/", views.lead_bulk_qualify, name="bulk_qualify"),
+    path("bulk-disqualify/", views.lead_bulk_disqualify, name="bulk_disqualify"),
     path("<int:pk>/", views.lead_detail, name="detail"),
     path("<int:pk>/edit/", views.lead_edit, name="edit"),
     path("<int:pk>/qualify/", views.lead_qualify, name="qualify"),

@@ -84,16 +84,28 @@ def lead_list(request):
             "page": page,
             "sort": page.sort,
             "active_filters": active_filters,
-            "qualify_form": None
-            if OrganizationSettings.load().create_records_on_qualify
-            else QualifyForm(),
+            # Only open leads can be qualified or disqualified: Closed Leads offers neither.
+            "bulk_actions": view != "closed",
+            "qualify_form": _qualify_form(),
+            "disqualify_reasons": Lead.DISQUALIFY_REASONS,
         },
+    )
+
+
+def _qualify_form(data=None, *, lead: Lead | None = None) -> QualifyForm:
+    """The qualify dialog as the organisation settings ask for it, for `lead`
+    (or for a bulk qualify)."""
+    settings = OrganizationSettings.load()
+    return QualifyForm(
+        data,
+        ask_records=not settings.create_records_on_qualify,
+        lead=lead,
+        default_currency=settings.default_currency,
     )
 
 
 def lead_detail(request, pk: int):
     lead = get_lead(pk)
-    settings = OrganizationSettings.load()
     return render(
         request,
         "leads/lead_detail.html",
@@ -103,7 +115,7 @@ def lead_detail(request, pk: int):
             "can_change": can_change(request.user, lead),
             "can_delete": can_delete(request.user, lead),
             "disqualify_reasons": Lead.DISQUALIFY_REASONS,
-            "qualify_form": None if settings.create_records_on_qualify else QualifyForm(),
+            "qualify_form": _qualify_form(lead=lead),
         },
     )
 
@@ -157,6 +169,14 @@ def lead_edit(request, pk: int):
     return render(request, "leads/lead_form.html", {"form": form, "lead": lead}, status=status)
 
 
+def _as_fields(options: dict) -> dict[str, str]:
+    """The qualify dialog's answers as the hidden fields that carry them to the
+    duplicate warning's next step."""
+    return {
+        k: ("yes" if v is True else "no" if v is False else str(v.pk)) for k, v in options.items()
+    }
+
+
 def _picked(model, value):
     if not value:
         return None
@@ -171,19 +191,15 @@ def lead_qualify(request, pk: int):
     lead = get_lead_for_change(request, pk)
     if not lead.is_active:
         return _refuse_inactive(request, lead)
-    settings = OrganizationSettings.load()
-    options: dict = {}
-    asked = "create_account" in request.POST
-    if asked or not settings.create_records_on_qualify:
-        form = QualifyForm(request.POST if asked else None)
-        if not form.is_valid():
-            return render(
-                request,
-                "leads/qualify.html",
-                {"lead": lead, "form": form},
-                status=200 if not asked else 400,
-            )
-        options = {k: v for k, v in form.cleaned_data.items() if v is not None}
+    form = _qualify_form(request.POST, lead=lead)
+    if not form.asked(request.POST):
+        # A bare Qualify (no script for the dialog): ask on a page of its own.
+        return render(
+            request, "leads/qualify.html", {"lead": lead, "form": _qualify_form(lead=lead)}
+        )
+    if not form.is_valid():
+        return render(request, "leads/qualify.html", {"lead": lead, "form": form}, status=400)
+    options = form.options()
     try:
         existing_account = _picked(Account, request.POST.get("existing_account"))
         existing_contact = _picked(Contact, request.POST.get("existing_contact"))
@@ -203,10 +219,7 @@ def lead_qualify(request, pk: int):
                 "lead": lead,
                 "accounts": exc.accounts,
                 "contacts": exc.contacts,
-                "options": {
-                    k: ("yes" if v is True else "no" if v is False else v.pk)
-                    for k, v in options.items()
-                },
+                "options": _as_fields(options),
             },
         )
     except (LeadError, ValidationError) as exc:
@@ -269,43 +282,120 @@ def lead_delete(request, pk: int):
     return redirect("leads:list")
 
 
-@require_POST
-def lead_bulk_qualify(request):
+def _selected_ids(request) -> list[int]:
     ids = []
     for value in request.POST.getlist("lead_ids"):
         try:
             ids.append(int(value))
         except ValueError:
             continue
-    ids = [i for i in ids if 0 < i < 2**63]  # no lead has another id
-    if not ids:
-        messages.error(request, "Select at least one lead to qualify.")
-        return redirect(_safe_next(request))
-    options: dict = {}
-    if "create_account" in request.POST:
-        form = QualifyForm(request.POST)
-        if not form.is_valid():
-            messages.error(request, "Choose Yes or No for account, contact and opportunity.")
-            return redirect(_safe_next(request))
-        options = {k: v for k, v in form.cleaned_data.items() if v is not None}
-    leads = list(Lead.objects.filter(pk__in=ids).select_related("owner").order_by("pk"))
-    results = services.qualify_leads(leads=leads, user=request.user, **options)
+    return [i for i in ids if 0 < i < 2**63]  # no lead has another id
+
+
+def _selected_leads(ids: list[int]) -> list[Lead]:
+    return list(Lead.objects.filter(pk__in=ids).select_related("owner").order_by("pk"))
+
+
+def _record_id(value: str) -> int | None:
+    """A chosen record's id from a radio button: None for "create new"; 0 (no
+    record's id, so the service says it no longer exists) for anything else."""
+    if not value:
+        return None
+    return int(value) if value.isdigit() and 0 < int(value) < 2**63 else 0
+
+
+def _duplicate_answers(request, ids: list[int]) -> dict[int, dict]:
+    """How the rep resolved each lead's duplicates on the bulk result page: the
+    matching account and contact to link, or none (create new records)."""
+    if request.POST.get("resolved") != "1":
+        return {}
+    return {
+        i: {
+            "existing_account": _record_id(request.POST.get(f"existing_account_{i}", "")),
+            "existing_contact": _record_id(request.POST.get(f"existing_contact_{i}", "")),
+            "ignore_duplicates": True,
+        }
+        for i in ids
+    }
+
+
+def _bulk_result(request, results, *, action: str, options: dict | None = None):
     succeeded = [r for r in results if r.ok]
     failed = [(r, error_message(r.error)) for r in results if not r.ok]
+    duplicates = [
+        {
+            "lead": r.lead,
+            "accounts": r.error.accounts,
+            "contacts": r.error.contacts,
+            "suffix": f"_{r.lead.pk}",
+        }
+        for r in results
+        if isinstance(r.error, DuplicatesFound)
+    ]
     if succeeded:
-        messages.success(request, f"{len(succeeded)} of {len(results)} lead(s) qualified.")
-    if failed:
-        messages.error(request, f"{len(failed)} lead(s) could not be qualified; see below.")
+        messages.success(request, f"{len(succeeded)} of {len(results)} lead(s) {action}.")
+    refused = len(failed) - len(duplicates)
+    if refused:
+        messages.error(request, f"{refused} lead(s) could not be {action}; see below.")
+    if duplicates:
+        messages.warning(
+            request,
+            f"{len(duplicates)} lead(s) may duplicate existing records: resolve them below to "
+            "qualify them too.",
+        )
     return render(
         request,
         "leads/bulk_result.html",
         {
+            "action": action,
             "succeeded": succeeded,
-            "failed": failed,
+            "failed": [(r, why) for r, why in failed if not isinstance(r.error, DuplicatesFound)],
+            "duplicates": duplicates,
+            "options": _as_fields(options or {}),
             "total": len(results),
             "next": _safe_next(request),
         },
     )
+
+
+@require_POST
+def lead_bulk_qualify(request):
+    ids = _selected_ids(request)
+    if not ids:
+        messages.error(request, "Select at least one lead to qualify.")
+        return redirect(_safe_next(request))
+    form = _qualify_form(request.POST)
+    if not form.asked(request.POST) or not form.is_valid():
+        messages.error(
+            request,
+            "Choose Yes or No for account, contact and opportunity, and a currency from the "
+            "list; nothing was changed.",
+        )
+        return redirect(_safe_next(request))
+    options = form.options()
+    results = services.qualify_leads(
+        leads=_selected_leads(ids),
+        user=request.user,
+        per_lead=_duplicate_answers(request, ids),
+        **options,
+    )
+    return _bulk_result(request, results, action="qualified", options=options)
+
+
+@require_POST
+def lead_bulk_disqualify(request):
+    ids = _selected_ids(request)
+    if not ids:
+        messages.error(request, "Select at least one lead to disqualify.")
+        return redirect(_safe_next(request))
+    form = DisqualifyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a reason to disqualify the leads; nothing was changed.")
+        return redirect(_safe_next(request))
+    results = services.disqualify_leads(
+        leads=_selected_leads(ids), user=request.user, reason=form.cleaned_data["reason"]
+    )
+    return _bulk_result(request, results, action="disqualified")
 
 
 def lead_export(request):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
 
 from crm.filters import SortableFilterSet, search_terms
@@ -18,28 +19,32 @@ def opportunity_stages(request=None) -> QuerySet[ProcessStage]:
     ).order_by("order", "pk")
 
 
-class OpportunityFilter(SortableFilterSet):
-    SEARCH_HINT = "Topic or customer"
-    SORTS = {
-        "name": ("name",),
-        "customer": ("account__name", "contact__last_name", "contact__first_name"),
-        "revenue": ("estimated_revenue",),
-        "close_date": ("estimated_close_date",),
-        "stage": ("stage__order",),
-        "state": ("state", "status_reason"),
-        "owner": ("owner__first_name", "owner__last_name"),
-        "created": ("created_at",),
-    }
+class OpportunityFilterFields(SortableFilterSet):
+    """The filters the opportunity list and the board share: search, owner, my
+    opportunities, currency and an estimated close date range."""
 
-    state = django_filters.ChoiceFilter(choices=Opportunity.State.choices, empty_label="Any status")
-    stage = django_filters.ModelChoiceFilter(queryset=opportunity_stages, empty_label="Any stage")
+    SEARCH_HINT = "Topic, customer or contact"
+
+    mine = django_filters.BooleanFilter(
+        method="only_mine",
+        label="My opportunities",
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )
+    close_after = django_filters.DateFilter(
+        field_name="estimated_close_date",
+        lookup_expr="gte",
+        label="Closing from",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    close_before = django_filters.DateFilter(
+        field_name="estimated_close_date",
+        lookup_expr="lte",
+        label="Closing to",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
     currency = django_filters.ModelChoiceFilter(
         queryset=Currency.objects.filter(is_active=True), empty_label="Any currency"
     )
-
-    class Meta:
-        model = Opportunity
-        fields = ["q", "state", "stage", "currency", "owner"]
 
     def search(self, queryset, name, value):
         for term in search_terms(value):
@@ -50,3 +55,30 @@ class OpportunityFilter(SortableFilterSet):
                 | Q(contact__last_name__icontains=term)
             )
         return queryset
+
+    def only_mine(self, queryset, name, value):
+        user = getattr(self.request, "user", None)
+        if not value or user is None:
+            return queryset
+        return queryset.filter(owner_id=user.pk)
+
+
+class OpportunityFilter(OpportunityFilterFields):
+    SORTS = {
+        "name": ("name",),
+        "customer": ("account__name", "contact__last_name", "contact__first_name"),
+        "contact": ("contact__last_name", "contact__first_name"),
+        "revenue": ("estimated_revenue",),
+        "close_date": ("estimated_close_date",),
+        "stage": ("stage__order",),
+        "state": ("state", "status_reason"),
+        "owner": ("owner__first_name", "owner__last_name"),
+        "created": ("created_at",),
+    }
+
+    state = django_filters.ChoiceFilter(choices=Opportunity.State.choices, empty_label="Any status")
+    stage = django_filters.ModelChoiceFilter(queryset=opportunity_stages, empty_label="Any stage")
+
+    class Meta:
+        model = Opportunity
+        fields = ["q", "state", "stage", "currency", "owner", "mine", "close_after", "close_before"]

@@ -52,7 +52,10 @@ class OpportunityForm(OwnedRecordForm):
             "complete_final_proposal": "Complete final proposal",
             "final_decision_date": "Confirm decision date",
         }
-        help_texts = {"account": "The customer is one account or one contact, not both."}
+        help_texts = {
+            "account": "The customer: the account when there is one, else the contact.",
+            "contact": "The contact at the customer (or the customer, without an account).",
+        }
         widgets = {
             "description": forms.Textarea(attrs={"rows": 3}),
             "customer_need": forms.Textarea(attrs={"rows": 2}),
@@ -110,10 +113,8 @@ class OpportunityForm(OwnedRecordForm):
         account, contact = cleaned.get("account"), cleaned.get("contact")
         if "account" in self.errors or "contact" in self.errors:
             return cleaned
-        if account and contact:
-            self.add_error("contact", "Choose an account or a contact as the customer, not both.")
-        elif not account and not contact:
-            self.add_error("account", "Choose the customer: an account or a contact.")
+        if not account and not contact:
+            self.add_error("account", "Choose the customer: an account, a contact or both.")
         return cleaned
 
 

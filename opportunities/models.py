@@ -35,7 +35,9 @@ OPPORTUNITY_STATUS_REASONS = {
 
 
 class Opportunity(models.Model):
-    """A potential sale to exactly one customer: an account or a contact."""
+    """A potential sale. As in Dynamics 365, it links an account, a contact or both
+    (at least one); its customer ("potential customer") is the account when it has
+    one, else the contact."""
 
     State = OpportunityState
     StatusReason = OpportunityStatusReason
@@ -135,13 +137,10 @@ class Opportunity(models.Model):
         verbose_name_plural = "opportunities"
         constraints = [
             models.CheckConstraint(
-                condition=(
-                    models.Q(account__isnull=False, contact__isnull=True)
-                    | models.Q(account__isnull=True, contact__isnull=False)
-                ),
-                name="opportunity_exactly_one_customer",
-                violation_error_message="An opportunity's customer is exactly one account or "
-                "one contact.",
+                condition=models.Q(account__isnull=False) | models.Q(contact__isnull=False),
+                name="opportunity_has_a_customer",
+                violation_error_message="An opportunity needs a customer: an account, a "
+                "contact or both.",
             ),
             models.CheckConstraint(
                 condition=pairs_allowed("state", "status_reason", OPPORTUNITY_STATUS_REASONS),
@@ -185,4 +184,5 @@ class Opportunity(models.Model):
 
     @property
     def customer(self):
+        """The potential customer: the account when there is one, else the contact."""
         return self.account or self.contact

@@ -1,4 +1,5 @@
-"""The reports' reads: aggregates, a fixed number of queries each."""
+"""The reports' reads: aggregates, a fixed number of queries each. Money from
+several currencies is added up in the base currency, at the current exchange rates."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from django.db.models import Avg, Count, Func, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from crm.models import OrganizationSettings
+from crm.money import base_amount
 from leads.models import Lead, LeadSource
 from opportunities.models import Opportunity
 
@@ -30,6 +33,8 @@ class LeadSourceRow:
     won_value: dict[str, Decimal] = field(default_factory=dict)
     # The same, in the order of the report's currencies (zero where none was won).
     won_values: list[Decimal] = field(default_factory=list)
+    # All of it in the organisation's base currency, at the current exchange rates.
+    won_base: Decimal = Decimal(0)
     avg_days_to_qualify: float | None = None
     # How many qualified leads the average is over (those with a qualified date).
     qualified_timed: int = 0
@@ -47,6 +52,8 @@ class LeadSourceReport:
     rows: list[LeadSourceRow]
     total: LeadSourceRow
     currencies: list[str]
+    # The base currency's code, which won_base is in ("" when none is set).
+    base_currency: str = ""
 
 
 def _start_of_day(day: date) -> datetime:
@@ -73,7 +80,7 @@ def lead_source_report(*, start: date, end: date) -> LeadSourceReport:
     """Per lead source, the leads created from `start` to `end` (both days included)
     and what became of them. Every source is listed, with zeros when it has no
     leads; leads without a source get a row of their own only when there are some.
-    Two queries, whatever the number of leads."""
+    Three queries (with the base currency), whatever the number of leads."""
     # A range of the stored datetime (not `created_at__date`), so the index serves it.
     since, until = _start_of_day(start), _start_of_day(end + timedelta(days=1))
     # One row per source and state, read in the order of the lead_report index
@@ -99,7 +106,7 @@ def lead_source_report(*, start: date, end: date) -> LeadSourceReport:
             lead_created__gte=since,
             lead_created__lt=until,
         )
-        .values("originating_lead__lead_source", "currency__code")
+        .values("originating_lead__lead_source", "currency__code", "currency__exchange_rate")
         .annotate(won=Count("id"), value=Sum(Coalesce("actual_revenue", "estimated_revenue")))
         .order_by()
     )
@@ -122,14 +129,23 @@ def lead_source_report(*, start: date, end: date) -> LeadSourceReport:
         code = figures["currency__code"]
         currencies.add(code)
         row.won += figures["won"]
-        row.won_value[code] = figures["value"] or Decimal(0)
+        value = figures["value"] or Decimal(0)
+        row.won_value[code] = value
+        row.won_base += value / figures["currency__exchange_rate"]
 
     total = _total(rows.values())
     codes = sorted(currencies)
     for row in [*rows.values(), total]:
         row.won_values = [row.won_value.get(code, Decimal(0)) for code in codes]
+        row.won_base = base_amount(row.won_base)
+    base = OrganizationSettings.load().base_currency
     return LeadSourceReport(
-        start=start, end=end, rows=list(rows.values()), total=total, currencies=codes
+        start=start,
+        end=end,
+        rows=list(rows.values()),
+        total=total,
+        currencies=codes,
+        base_currency=base.code if base else "",
     )
 
 
@@ -146,6 +162,7 @@ def _total(rows) -> LeadSourceRow:
             weighted_days += row.avg_days_to_qualify * row.qualified_timed
         for code, value in row.won_value.items():
             total.won_value[code] = total.won_value.get(code, Decimal(0)) + value
+        total.won_base += row.won_base
     if total.qualified_timed:
         total.avg_days_to_qualify = weighted_days / total.qualified_timed
     return total

@@ -14,6 +14,8 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from crm.models import OrganizationSettings
+from crm.money import in_base
 from crm.permissions import is_manager
 from leads.models import Lead
 from opportunities.models import Opportunity
@@ -40,9 +42,9 @@ def reports_index(request):
         for r in leads
     ]
     opportunities = (
-        Opportunity.objects.values("stage__name", "stage__order", "state", "currency__code")
-        .annotate(count=Count("id"), budget=Sum("budget_amount"))
-        .order_by("stage__order", "state", "currency__code")
+        Opportunity.objects.values("stage__name", "stage__order", "state")
+        .annotate(count=Count("id"), budget=Sum(in_base("budget_amount")))
+        .order_by("stage__order", "state")
     )
     return render(
         request,
@@ -51,6 +53,7 @@ def reports_index(request):
             "lead_rows": lead_rows,
             "lead_total": sum(r["count"] for r in lead_rows),
             "opportunity_rows": list(opportunities),
+            "base_currency": OrganizationSettings.load().base_currency,
             "can_see_manager_reports": is_manager(request.user),
         },
     )
@@ -128,8 +131,9 @@ def _chart_data(report: LeadSourceReport) -> dict:
 
 
 def _lead_source_csv(report: LeadSourceReport) -> HttpResponse:
-    """The report's figures, one row per source then the total; won value in one
-    column per currency (plain numbers, so spreadsheets can sum them)."""
+    """The report's figures, one row per source then the total; won value in the
+    base currency, then in one column per currency, unconverted (plain numbers, so
+    spreadsheets can sum them)."""
     filename = f"lead-sources_{report.start.isoformat()}_{report.end.isoformat()}.csv"
     response = HttpResponse(
         content_type="text/csv; charset=utf-8",
@@ -144,6 +148,7 @@ def _lead_source_csv(report: LeadSourceReport) -> HttpResponse:
             "Disqualified",
             "Qualification rate (%)",
             "Opportunities won",
+            f"Won value {report.base_currency or 'base currency'} (all currencies)",
             *(f"Won value {code}" for code in report.currencies),
             "Average days to qualify",
         ]
@@ -158,6 +163,7 @@ def _lead_source_csv(report: LeadSourceReport) -> HttpResponse:
                 row.disqualified,
                 "" if rate is None else f"{rate:.1f}",
                 row.won,
+                f"{row.won_base:.2f}",
                 *(f"{value:.2f}" for value in row.won_values),
                 "" if days is None else f"{days:.1f}",
             ]

@@ -20,4 +20,7 @@ def restore_reference_data() -> None:
     state_apps = MigrationLoader(connection).project_state().apps
     importlib.import_module("crm.migrations.0002_seed_reference_data").seed(state_apps, None)
     importlib.import_module("crm.migrations.0003_roles").create_roles(state_apps, None)
+    importlib.import_module("crm.migrations.0006_exchange_rates").base_currency_usd(
+        state_apps, None
+    )
     ContentType.objects.clear_cache()

@@ -85,6 +85,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "leads:create": Endpoint(FORM),
     "leads:export": Endpoint(READ),
     "leads:bulk_qualify": Endpoint(ACTION),
+    "leads:bulk_disqualify": Endpoint(ACTION),
     "leads:detail": Endpoint(READ, _pk("lead")),
     "leads:edit": Endpoint(FORM, _pk("lead")),
     "leads:qualify": Endpoint(ACTION, _pk("lead")),
@@ -279,6 +280,17 @@ def test_only_the_owner_and_managers_read_the_owners_pages(client, world, rep2, 
     for reader in (world["owner"], manager):
         client.force_login(reader)
         assert client.get(url).status_code == 200
+
+
+def test_bulk_disqualify_of_another_reps_leads_changes_nothing(client, world, rep2):
+    client.force_login(rep2)
+    before = snapshot()
+    response = client.post(
+        reverse("leads:bulk_disqualify"), {"lead_ids": [world["lead"].pk], "reason": "lost"}
+    )
+    assert response.status_code == 200
+    assert "Only the owner or a sales manager" in response.content.decode()
+    assert snapshot() == before
 
 
 def test_bulk_qualify_of_another_reps_leads_changes_nothing(client, world, rep2):

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from crm.models import Currency
 from leads.models import Lead, LeadSource
 from reports.selectors import lead_source_report
 from tests.factories import LeadFactory, OpportunityFactory, currency
@@ -146,7 +147,9 @@ def test_a_manager_sees_the_table_and_the_chart_data(client, manager, figures):
     assert 'id="lead-source-chart"' in page
     assert 'id="lead-source-chart-data" type="application/json"' in page
     assert "estimated revenue where no actual revenue was entered" in page
-    assert "1,300.50" in page and "2,500.00" in page
+    # EUR 2,500 at 0.92 per USD plus USD 1,000 (Web), and USD 300.50 (Partner), in USD.
+    assert "Won value (USD)" in page
+    assert "3,717.39" in page and "300.50" in page and "4,017.89" in page
     chart = response.context["chart"]
     assert chart["labels"][-1] == "No source"
     web = chart["labels"].index("Web")
@@ -216,7 +219,7 @@ def test_bad_dates_are_form_errors(client, manager, query, error):
         assert response.context["report"] is None
 
 
-def test_csv_has_the_same_figures_with_a_column_per_currency(client, manager, figures):
+def test_csv_has_the_same_figures_in_base_currency_and_per_currency(client, manager, figures):
     client.force_login(manager)
     response = client.get(URL, {**PERIOD, "format": "csv"})
 
@@ -233,15 +236,39 @@ def test_csv_has_the_same_figures_with_a_column_per_currency(client, manager, fi
         "Disqualified",
         "Qualification rate (%)",
         "Opportunities won",
+        "Won value USD (all currencies)",
         "Won value EUR",
         "Won value USD",
         "Average days to qualify",
     ]
     by_label = {row[0]: row for row in rows[1:]}
-    assert by_label["Web"] == ["Web", "4", "2", "1", "50.0", "2", "2500.00", "1000.00", "3.0"]
-    assert by_label["Partner"] == ["Partner", "1", "1", "0", "100.0", "1", "0.00", "300.50", "10.5"]
-    assert by_label["Trade Show"] == ["Trade Show", "0", "0", "0", "", "0", "0.00", "0.00", ""]
-    assert rows[-1] == ["Total", "6", "3", "1", "50.0", "3", "2500.00", "1300.50", "5.5"]
+    web = ["Web", "4", "2", "1", "50.0", "2", "3717.39", "2500.00", "1000.00", "3.0"]
+    partner = ["Partner", "1", "1", "0", "100.0", "1", "300.50", "0.00", "300.50", "10.5"]
+    assert by_label["Web"] == web
+    assert by_label["Partner"] == partner
+    assert by_label["Trade Show"] == [
+        "Trade Show",
+        "0",
+        "0",
+        "0",
+        "",
+        "0",
+        "0.00",
+        "0.00",
+        "0.00",
+        "",
+    ]
+    assert rows[-1] == ["Total", "6", "3", "1", "50.0", "3", "4017.89", "2500.00", "1300.50", "5.5"]
+
+
+def test_report_follows_the_admins_exchange_rates(client, manager, figures):
+    Currency.objects.filter(code="EUR").update(exchange_rate=Decimal("0.5"))
+    client.force_login(manager)
+    rows = list(
+        csv.reader(io.StringIO(client.get(URL, {**PERIOD, "format": "csv"}).content.decode()))
+    )
+    by_label = {row[0]: row for row in rows[1:]}
+    assert by_label["Web"][6] == "6000.00"  # EUR 2,500 is USD 5,000, plus USD 1,000
     assert len(rows) == 1 + len(LeadSource.values) + 1 + 1  # header, sources, no source, total
 
 

@@ -334,12 +334,14 @@ def test_database_refuses_a_lead_without_topic_or_without_a_name_and_company():
         Lead.objects.filter(pk=lead.pk).update(first_name="", last_name="", company_name="")
 
 
-def test_database_refuses_an_opportunity_with_both_account_and_contact():
+def test_database_accepts_an_opportunity_with_both_account_and_contact():
     opportunity = OpportunityFactory()
     contact = ContactFactory()
 
-    with transaction.atomic(), pytest.raises(IntegrityError):
-        Opportunity.objects.filter(pk=opportunity.pk).update(contact=contact)
+    Opportunity.objects.filter(pk=opportunity.pk).update(contact=contact)
+
+    opportunity.refresh_from_db()
+    assert opportunity.contact == contact and opportunity.account is not None
 
 
 def test_database_refuses_an_opportunity_with_neither_account_nor_contact():

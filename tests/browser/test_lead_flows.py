@@ -111,6 +111,7 @@ def test_duplicate_warning_pick_existing_account(page, live_server, rep, login, 
     login("rep")
     page.goto(f"{live_server.url}{lead.get_absolute_url()}")
     page.get_by_test_id("qualify-button").click()
+    page.locator("#qualifyModal").get_by_test_id("qualify-confirm").click()
     warning = page.get_by_test_id("duplicate-warning")
     expect(warning).to_be_visible()
     expect(warning.get_by_text("info@contoso.example")).to_be_visible()
@@ -148,22 +149,83 @@ def test_disqualify_then_reactivate_from_closed_leads(page, live_server, rep, lo
     expect(page.get_by_role("link", name=lead.full_name)).to_be_visible()
 
 
-def test_bulk_qualify_three_leads_one_fails(page, live_server, rep, login, shot):
-    AccountFactory(name="Duplicate Works")
+def test_bulk_qualify_resolves_duplicates_on_the_summary(page, live_server, rep, login, shot):
+    """Issue 9/12: the bulk summary lists each duplicate lead with its matches;
+    the rep resolves them there and qualifies those in one more step."""
+    existing = AccountFactory(name="Duplicate Works", email="hello@duplicate.example")
     ok1 = LeadFactory(owner=rep, last_name="Alpha")
     ok2 = LeadFactory(owner=rep, last_name="Bravo")
-    bad = LeadFactory(owner=rep, last_name="Charlie", company_name="duplicate works")
+    linked = LeadFactory(owner=rep, last_name="Charlie", company_name="duplicate works")
+    fresh = LeadFactory(owner=rep, last_name="Delta", company_name="Duplicate Works")
     login("rep")
-    for lead in (ok1, ok2, bad):
+    for lead in (ok1, ok2, linked, fresh):
         page.locator(f"input[name=lead_ids][value='{lead.pk}']").check()
-    expect(page.get_by_test_id("bulk-qualify")).to_contain_text("Qualify (3)")
+    expect(page.get_by_test_id("bulk-qualify")).to_contain_text("Qualify (4)")
     page.get_by_test_id("bulk-qualify").click()
-    expect(page.get_by_test_id("bulk-summary")).to_contain_text("2 of 3 leads qualified")
-    expect(page.get_by_test_id("bulk-failures")).to_contain_text("Possible duplicates")
-    shot("06-bulk-qualify-result")
-    assert Opportunity.objects.count() == 2
-    bad.refresh_from_db()
-    assert bad.is_active
+    dialog = page.locator("#bulkQualifyModal")
+    expect(dialog.locator("select[name=currency]")).to_be_visible()
+    dialog.get_by_test_id("qualify-confirm").click()
+    expect(page.get_by_test_id("bulk-summary")).to_contain_text("2 of 4 leads qualified")
+    duplicates = page.get_by_test_id("bulk-duplicates")
+    expect(duplicates.get_by_test_id("bulk-duplicate")).to_have_count(2)
+    expect(duplicates.get_by_text("hello@duplicate.example").first).to_be_visible()
+    shot("06-bulk-qualify-duplicates")
+
+    # Charlie is linked to the existing account; Delta gets a new one.
+    page.locator(f"#acc_{linked.pk}-{existing.pk}").check()
+    expect(page.locator(f"#acc_{fresh.pk}-new")).to_be_checked()
+    page.get_by_test_id("bulk-duplicates-continue").click()
+    expect(page.get_by_test_id("bulk-summary")).to_contain_text("2 of 2 leads qualified")
+    shot("07-bulk-qualify-resolved")
+    linked.refresh_from_db()
+    fresh.refresh_from_db()
+    assert linked.qualified_account == existing
+    assert linked.qualified_opportunity.account == existing
+    assert fresh.qualified_account not in (None, existing)
+    assert Opportunity.objects.count() == 4
+
+
+def test_bulk_disqualify_asks_the_reason_once(page, live_server, rep, login, shot):
+    leads = [LeadFactory(owner=rep, last_name=name) for name in ("Echo", "Foxtrot")]
+    login("rep")
+    for lead in leads:
+        page.locator(f"input[name=lead_ids][value='{lead.pk}']").check()
+    page.get_by_test_id("bulk-disqualify").click()
+    dialog = page.locator("#bulkDisqualifyModal")
+    expect(dialog).to_contain_text("The 2 selected lead(s)")
+    dialog.locator("select[name=reason]").select_option(label="Cannot Contact")
+    dialog.get_by_test_id("bulk-disqualify-confirm").click()
+    expect(page.get_by_test_id("bulk-summary")).to_contain_text("2 of 2 leads disqualified")
+    for lead in leads:
+        lead.refresh_from_db()
+        assert (lead.state, lead.status_reason) == ("disqualified", "cannot_contact")
+    page.goto(f"{live_server.url}/leads/?view=closed")
+    expect(page.get_by_test_id("bulk-qualify")).to_have_count(0)
+    expect(page.locator("input[name=lead_ids]")).to_have_count(0)
+
+
+def test_qualify_dialog_converts_the_budget_to_the_chosen_currency(
+    page, live_server, rep, login, shot
+):
+    from decimal import Decimal
+
+    from tests.factories import currency
+
+    lead = LeadFactory(
+        owner=rep, company_name="", currency=currency("GBP"), budget_amount=Decimal("184500")
+    )
+    login("rep")
+    page.goto(f"{live_server.url}{lead.get_absolute_url()}")
+    page.get_by_test_id("qualify-button").click()
+    dialog = page.locator("#qualifyModal")
+    expect(dialog.locator("select[name=currency]")).to_have_value(str(currency("GBP").pk))
+    expect(dialog.get_by_test_id("qualify-budget")).to_contain_text("GBP 184,500.00")
+    dialog.locator("select[name=currency]").select_option(label="JPY")
+    shot("03b-qualify-dialog-currency")
+    dialog.get_by_test_id("qualify-confirm").click()
+    expect(page).to_have_url(re.compile(r"/opportunities/\d+/"))
+    opportunity = Opportunity.objects.get()
+    assert (opportunity.currency.code, opportunity.budget_amount) == ("JPY", Decimal("35031646"))
 
 
 def test_inactive_lead_page_has_no_editable_input(page, live_server, rep, login, shot):

@@ -218,6 +218,7 @@ def test_payloads_in_every_field_are_shown_as_text_everywhere(
     # Qualifying finds the account with the lead's company name: the duplicate warning.
     page.goto(f"{live_server.url}{lead.get_absolute_url()}")
     page.get_by_test_id("qualify-button").click()
+    page.locator("#qualifyModal").get_by_test_id("qualify-confirm").click()
     expect(page.get_by_test_id("duplicate-warning")).to_be_visible()
     assert_inert(page, dialogs, COMPANY)
 

@@ -194,7 +194,8 @@ def test_qualify_with_setting_yes_creates_account_contact_and_opportunity(rep):
     assert contact.email == "priya@tailspin.example"
     assert contact.account == account
     assert opp.name == "250 tablets"
-    assert opp.account == account and opp.contact is None
+    # The opportunity links both, as Dynamics' Account and Contact; its customer is the account.
+    assert (opp.account, opp.contact, opp.customer) == (account, contact, account)
     assert opp.currency.code == "EUR"
     assert opp.budget_amount == Decimal("120000.00")
     assert opp.description == "Needs rugged cases"
@@ -298,17 +299,58 @@ def test_opportunity_customer_prefers_existing_account_over_new_account(rep):
     assert result.account is None
 
 
-def test_opportunity_customer_prefers_new_account_over_existing_contact(rep):
-    contact = ContactFactory()
+def test_existing_contact_without_an_account_gets_a_new_account_and_both_are_linked(rep):
+    contact = ContactFactory(account=None)
     lead = LeadFactory(owner=rep, company_name="Brand New Co", existing_contact=contact)
     result = services.qualify_lead(lead=lead, user=rep)
-    assert result.opportunity.account == result.account
     assert result.account.name == "Brand New Co"
-    assert result.opportunity.contact is None
+    assert result.contact is None  # the existing contact is linked, not copied
+    assert (result.opportunity.account, result.opportunity.contact) == (result.account, contact)
+    assert result.opportunity.customer == result.account
+
+
+def test_existing_contacts_own_account_wins_over_a_new_one(rep):
+    """Reference 003: the existing customer defined for the lead is the customer;
+    the company name does not make a second account for the contact's company."""
+    contact = ContactFactory(account=AccountFactory())
+    lead = LeadFactory(owner=rep, company_name="Contoso Pharmaceuticals", existing_contact=contact)
+    before = counts()
+    result = services.qualify_lead(lead=lead, user=rep)
+    assert result.account is None and result.contact is None
+    opportunity = result.opportunity
+    assert (opportunity.account, opportunity.contact) == (contact.account, contact)
+    assert opportunity.customer == contact.account
+    lead.refresh_from_db()
+    assert (lead.qualified_account, lead.qualified_contact) == (contact.account, contact)
+    assert counts() == (before[0], before[1], before[2] + 1)
+
+
+def test_chosen_account_wins_over_the_contacts_own(rep):
+    chosen = AccountFactory()
+    contact = ContactFactory(account=AccountFactory())
+    lead = LeadFactory(owner=rep, existing_account=chosen, existing_contact=contact)
+    result = services.qualify_lead(lead=lead, user=rep)
+    assert (result.opportunity.account, result.opportunity.contact) == (chosen, contact)
+
+
+def test_existing_contacts_inactive_account_is_not_used(rep):
+    contact = ContactFactory(account=AccountFactory(is_active=False))
+    lead = LeadFactory(owner=rep, company_name="Fresh Start Ltd", existing_contact=contact)
+    result = services.qualify_lead(lead=lead, user=rep)
+    assert result.account.name == "Fresh Start Ltd"
+    assert result.opportunity.account == result.account
+
+
+def test_new_contact_joins_the_existing_account(rep):
+    account = AccountFactory()
+    lead = LeadFactory(owner=rep, existing_account=account, last_name="Fuller")
+    result = services.qualify_lead(lead=lead, user=rep)
+    assert result.contact.account == account
+    assert (result.opportunity.account, result.opportunity.contact) == (account, result.contact)
 
 
 def test_opportunity_customer_is_existing_contact_when_no_account(rep):
-    contact = ContactFactory()
+    contact = ContactFactory(account=None)
     lead = LeadFactory(owner=rep, company_name="", existing_contact=contact)
     result = services.qualify_lead(lead=lead, user=rep)
     assert result.contact is None
@@ -324,12 +366,25 @@ def test_opportunity_customer_is_new_contact_as_last_resort(rep):
 
 def test_qualify_raises_nothing_to_link_and_changes_nothing(rep, manual_qualify):
     lead = LeadFactory(owner=rep)
-    with pytest.raises(NothingToLinkOpportunityTo):
+    with pytest.raises(NothingToLinkOpportunityTo) as refused:
         services.qualify_lead(
             lead=lead, user=rep, create_account=False, create_contact=False, create_opportunity=True
         )
+    # The real cause: no customer was chosen, not a missing company or name.
+    assert refused.value.message.startswith("No customer was chosen for the opportunity")
+    assert "company" not in refused.value.message
     lead.refresh_from_db()
     assert lead.is_active
+    assert counts() == (0, 0, 0)
+
+
+def test_nothing_to_link_names_the_missing_company(rep, manual_qualify):
+    lead = LeadFactory(owner=rep, company_name="")
+    with pytest.raises(NothingToLinkOpportunityTo) as refused:
+        services.qualify_lead(
+            lead=lead, user=rep, create_account=True, create_contact=False, create_opportunity=True
+        )
+    assert "no company name to create an account from" in refused.value.message
     assert counts() == (0, 0, 0)
 
 
@@ -337,6 +392,31 @@ def test_currency_given_wins(rep):
     lead = LeadFactory(owner=rep, currency=currency("GBP"))
     result = services.qualify_lead(lead=lead, user=rep, currency=currency("JPY"))
     assert result.opportunity.currency.code == "JPY"
+
+
+def test_budget_is_converted_not_relabelled(rep):
+    """GBP 184,500 as JPY at the example rates (GBP 0.79, JPY 150 per USD)."""
+    lead = LeadFactory(owner=rep, currency=currency("GBP"), budget_amount=Decimal("184500"))
+    result = services.qualify_lead(lead=lead, user=rep, currency=currency("JPY"))
+    # 184,500 / 0.79 * 150 = 35,031,645.57…, and the yen has no decimals.
+    assert result.opportunity.budget_amount == Decimal("35031646")
+    lead.refresh_from_db()
+    assert lead.budget_amount == Decimal("184500")  # the lead keeps its own figure
+
+
+def test_budget_in_the_same_currency_is_kept(rep):
+    lead = LeadFactory(owner=rep, currency=currency("GBP"), budget_amount=Decimal("184500.00"))
+    result = services.qualify_lead(lead=lead, user=rep, currency=currency("GBP"))
+    assert result.opportunity.budget_amount == Decimal("184500.00")
+
+
+def test_budget_follows_the_admins_exchange_rate(rep):
+    eur = currency("EUR")
+    eur.exchange_rate = Decimal("0.5")
+    eur.save()
+    lead = LeadFactory(owner=rep, currency=currency("USD"), budget_amount=Decimal("1000"))
+    result = services.qualify_lead(lead=lead, user=rep, currency=eur)
+    assert result.opportunity.budget_amount == Decimal("500.00")
 
 
 def test_currency_falls_back_to_the_leads(rep):

@@ -16,6 +16,7 @@ from tests.factories import (
     ContactFactory,
     LeadFactory,
     NoteFactory,
+    currency,
 )
 
 pytestmark = pytest.mark.django_db
@@ -215,12 +216,13 @@ def test_lead_page_shows_header_stage_bar_and_commands(client_rep, rep):
 
 @pytest.mark.parametrize("items", [0, 30])
 @pytest.mark.parametrize("as_manager", [False, True])
-def test_lead_page_runs_at_most_ten_queries_whatever_its_timeline(
+def test_lead_page_runs_at_most_eleven_queries_whatever_its_timeline(
     client, rep, manager, items, as_manager, django_assert_max_num_queries
 ):
     """Session, user, lead, settings, role (groups and permissions in one), stage
-    bar (stages, steps), timeline, stakeholders, history: ten, with an empty
-    timeline or a full page of notes, activities and stakeholders."""
+    bar (stages, steps), timeline (notes, activities), stakeholders, history and
+    the qualify dialog's currencies: eleven, with an empty timeline or a full
+    page of notes, activities and stakeholders."""
     lead = LeadFactory(owner=rep)
     LeadFactory.create_batch(5, owner=rep)
     for i in range(items):
@@ -229,7 +231,7 @@ def test_lead_page_runs_at_most_ten_queries_whatever_its_timeline(
         if i < 5:
             ConnectionFactory(lead=lead)
     client.force_login(manager if as_manager else rep)
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(11):
         assert client.get(reverse("leads:detail", args=[lead.pk])).status_code == 200
 
 
@@ -553,3 +555,189 @@ def test_lead_page_shows_a_budget_without_a_currency(client_rep, rep):
     response = client_rep.get(lead.get_absolute_url())
     assert response.status_code == 200
     assert "1,500.00" in response.content.decode()
+
+
+# --- 9/12: the qualify dialog's currency, bulk disqualify, bulk duplicates ---
+
+
+def test_qualify_dialog_always_offers_the_currency_preset_to_the_leads(client_rep, rep):
+    """Reference 004: the currency is chosen on every qualify, also when the
+    organisation creates the records without asking."""
+    lead = LeadFactory(owner=rep, currency=currency("GBP"), budget_amount=Decimal("184500"))
+    response = client_rep.get(lead.get_absolute_url())
+    form = response.context["qualify_form"]
+    body = response.content.decode()
+    assert list(form.fields) == ["currency"]  # the organisation creates all records
+    assert form["currency"].value() == currency("GBP").pk
+    assert f'<option value="{currency("GBP").pk}" selected>' in body
+    assert 'data-testid="qualify-budget"' in body
+
+
+def test_qualify_dialog_presets_the_default_currency_for_a_lead_without_one(
+    client_rep, rep, org_settings
+):
+    org_settings.default_currency = currency("EUR")
+    org_settings.save()
+    lead = LeadFactory(owner=rep, currency=None)
+    form = client_rep.get(lead.get_absolute_url()).context["qualify_form"]
+    assert form["currency"].value() == currency("EUR").pk
+
+
+def test_qualify_in_another_currency_converts_the_budget(client_rep, rep):
+    lead = LeadFactory(owner=rep, currency=currency("GBP"), budget_amount=Decimal("184500"))
+    client_rep.post(reverse("leads:qualify", args=[lead.pk]), {"currency": currency("JPY").pk})
+    opportunity = Opportunity.objects.get()
+    assert (opportunity.currency.code, opportunity.budget_amount) == ("JPY", Decimal("35031646"))
+
+
+def test_qualify_with_an_unknown_currency_changes_nothing(client_rep, rep):
+    lead = LeadFactory(owner=rep)
+    response = client_rep.post(reverse("leads:qualify", args=[lead.pk]), {"currency": "99999"})
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
+    lead.refresh_from_db()
+    assert lead.is_active and not Opportunity.objects.exists()
+
+
+def test_qualify_with_no_customer_chosen_names_the_real_cause(client_rep, rep, manual_qualify):
+    lead = LeadFactory(owner=rep)
+    response = client_rep.post(
+        reverse("leads:qualify", args=[lead.pk]),
+        {"create_account": "no", "create_contact": "no", "create_opportunity": "yes"},
+    )
+    assert any("No customer was chosen for the opportunity" in m for m in messages_of(response))
+    lead.refresh_from_db()
+    assert lead.is_active
+
+
+def test_edit_form_does_not_fill_from_a_picked_record(client_rep, rep):
+    """Reference 004: picking an existing contact fills a new lead only."""
+    lead = LeadFactory(owner=rep)
+    edit = client_rep.get(reverse("leads:edit", args=[lead.pk])).content.decode()
+    new = client_rep.get(reverse("leads:create")).content.decode()
+    assert "data-fill-url" not in edit
+    assert new.count("data-fill-url") == 2
+
+
+def test_closed_leads_offer_no_bulk_actions(client_rep, rep):
+    LeadFactory(owner=rep, qualified=True)
+    body = client_rep.get(reverse("leads:list"), {"view": "closed"}).content.decode()
+    assert 'data-testid="bulk-qualify"' not in body
+    assert 'data-testid="bulk-disqualify"' not in body
+    assert 'name="lead_ids"' not in body
+
+
+def test_all_leads_offer_checkboxes_for_open_leads_only(client_rep, rep):
+    open_lead = LeadFactory(owner=rep)
+    closed = LeadFactory(owner=rep, disqualified=True)
+    body = client_rep.get(reverse("leads:list"), {"view": "all"}).content.decode()
+    assert f'name="lead_ids" value="{open_lead.pk}"' in body
+    assert f'name="lead_ids" value="{closed.pk}"' not in body
+    assert 'data-testid="bulk-disqualify"' in body
+
+
+def test_bulk_disqualify_asks_the_reason_once_and_reports_each_lead(client_rep, rep, rep2):
+    mine = LeadFactory.create_batch(2, owner=rep)
+    done = LeadFactory(owner=rep, qualified=True, topic="Already qualified")
+    theirs = LeadFactory(owner=rep2, topic="Someone else's")
+    response = client_rep.post(
+        reverse("leads:bulk_disqualify"),
+        {"lead_ids": [m.pk for m in mine] + [done.pk, theirs.pk], "reason": "cannot_contact"},
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert [r.lead.pk for r in response.context["succeeded"]] == [m.pk for m in mine]
+    assert {r.lead.pk for r, _ in response.context["failed"]} == {done.pk, theirs.pk}
+    assert "2 of 4 leads disqualified" in " ".join(body.split()).replace("</strong>", "").replace(
+        "<strong>", ""
+    )
+    for lead in mine:
+        lead.refresh_from_db()
+        assert (lead.state, lead.status_reason) == ("disqualified", "cannot_contact")
+    theirs.refresh_from_db()
+    assert theirs.is_active
+
+
+@pytest.mark.parametrize("reason", ["", "qualified", "nonsense"])
+def test_bulk_disqualify_without_a_valid_reason_changes_nothing(client_rep, rep, reason):
+    lead = LeadFactory(owner=rep)
+    response = client_rep.post(
+        reverse("leads:bulk_disqualify"), {"lead_ids": [lead.pk], "reason": reason}
+    )
+    assert response.status_code == 302
+    assert any("Choose a reason" in m for m in messages_of(response))
+    lead.refresh_from_db()
+    assert lead.is_active
+
+
+def test_bulk_qualify_lists_duplicates_and_qualifies_them_once_resolved(client_rep, rep):
+    contoso = AccountFactory(name="Contoso Ltd")
+    clash = LeadFactory(owner=rep, company_name="Contoso Ltd", topic="Clash")
+    fresh = LeadFactory(owner=rep, company_name="Unique Widgets", topic="Fresh")
+    twin = LeadFactory(owner=rep, company_name="contoso ltd", topic="Twin")
+
+    first = client_rep.post(
+        reverse("leads:bulk_qualify"), {"lead_ids": [clash.pk, fresh.pk, twin.pk]}
+    )
+    body = first.content.decode()
+    assert [r.lead for r in first.context["succeeded"]] == [fresh]
+    assert [d["lead"] for d in first.context["duplicates"]] == [clash, twin]
+    assert first.context["failed"] == []
+    assert 'data-testid="bulk-duplicates"' in body
+    assert f'name="existing_account_{clash.pk}" value="{contoso.pk}"' in body
+    clash.refresh_from_db()
+    assert clash.is_active
+
+    # The rep links Clash to the match and creates a new account for Twin.
+    second = client_rep.post(
+        reverse("leads:bulk_qualify"),
+        {
+            "resolved": "1",
+            "lead_ids": [clash.pk, twin.pk],
+            f"existing_account_{clash.pk}": contoso.pk,
+            f"existing_account_{twin.pk}": "",
+        },
+    )
+    assert len(second.context["succeeded"]) == 2 and not second.context["duplicates"]
+    clash.refresh_from_db()
+    twin.refresh_from_db()
+    assert clash.qualified_account == contoso
+    assert clash.qualified_opportunity.account == contoso
+    assert twin.qualified_account != contoso and twin.qualified_account.name == "contoso ltd"
+
+
+def test_bulk_qualify_resolution_with_a_bad_pick_fails_that_lead_only(client_rep, rep):
+    AccountFactory(name="Contoso Ltd")
+    clash = LeadFactory(owner=rep, company_name="Contoso Ltd")
+    response = client_rep.post(
+        reverse("leads:bulk_qualify"),
+        {"resolved": "1", "lead_ids": [clash.pk], f"existing_account_{clash.pk}": "12abc"},
+    )
+    assert response.status_code == 200
+    [(result, reason)] = response.context["failed"]
+    assert "no longer exists" in reason
+    clash.refresh_from_db()
+    assert clash.is_active
+
+
+def test_bulk_qualify_carries_the_dialogs_answers_to_the_resolution(
+    client_rep, rep, manual_qualify
+):
+    AccountFactory(name="Contoso Ltd")
+    clash = LeadFactory(owner=rep, company_name="Contoso Ltd")
+    response = client_rep.post(
+        reverse("leads:bulk_qualify"),
+        {
+            "lead_ids": [clash.pk],
+            "create_account": "yes",
+            "create_contact": "no",
+            "create_opportunity": "yes",
+            "currency": currency("EUR").pk,
+        },
+    )
+    assert response.context["options"] == {
+        "create_account": "yes",
+        "create_contact": "no",
+        "create_opportunity": "yes",
+        "currency": str(currency("EUR").pk),
+    }
