@@ -47,7 +47,7 @@ class ProcessStageInline(admin.TabularInline):
 @admin.register(ProcessFlow)
 class ProcessFlowAdmin(admin.ModelAdmin):
     list_display = ("name", "is_default")
-    filter_horizontal = ("hidden_from_groups",)
+    filter_horizontal = ("default_for_groups", "hidden_from_groups")
     inlines = [ProcessStageInline]
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from django.db.models import FloatField, Func, Q
+from django.core.exceptions import EmptyResultSet
+from django.db.models import FloatField, Func, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 
 class DaysBetween(Func):
@@ -43,3 +45,25 @@ def pairs_allowed(field: str, dependent: str, allowed: Mapping[str, Sequence[str
         match = {dependent: values[0]} if len(values) == 1 else {f"{dependent}__in": values}
         condition |= Q(**{field: str(value)}, **match)
     return condition
+
+
+def union_all(parts: Sequence[tuple[str, Sequence]]) -> RawSQL | None:
+    """The rows of several sliced queries (each `(sql, params)`, e.g. one page of
+    each owner's or each stage's rows through its index) as one SQL expression,
+    for `pk__in=`: None when there are none. Each part is wrapped, since a
+    compound SELECT allows ORDER BY and LIMIT only at its end."""
+    if not parts:
+        return None
+    sql = " UNION ALL ".join(
+        f"SELECT * FROM ({part}) AS part_{i}" for i, (part, _) in enumerate(parts)
+    )
+    return RawSQL(sql, [p for _, params in parts for p in params])
+
+
+def pks_sql(qs: QuerySet) -> tuple[str, tuple] | None:
+    """`qs`'s primary keys as SQL and params; None for a query no row can match
+    (a filter Django proves empty, such as a search for nothing)."""
+    try:
+        return qs.select_related(None).values("pk").query.sql_with_params()
+    except EmptyResultSet:
+        return None

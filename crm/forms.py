@@ -74,3 +74,35 @@ class OwnedRecordForm(forms.ModelForm):
 
     def get_layout(self) -> Layout:
         raise NotImplementedError
+
+
+class StepsForm(forms.ModelForm):
+    """The active stage's steps of a record, filled in on the stage bar: a model
+    form over the steps' fields (`fields`, built per stage with steps_form()),
+    styled for the bar; `required` names the steps that gate Next stage (marked,
+    not enforced here: saving some steps and leaving others for later is fine)."""
+
+    def __init__(self, *args, required: frozenset[str] = frozenset(), **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxInput):
+                widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(widget, forms.Select):
+                widget.attrs.setdefault("class", "form-select form-select-sm")
+            else:
+                widget.attrs.setdefault("class", "form-control form-control-sm")
+            if isinstance(widget, forms.Textarea):
+                widget.attrs["rows"] = 2
+            if isinstance(field, forms.DateField):
+                widget.input_type = "date"
+            field.required_step = name in required
+
+    def changes(self) -> dict:
+        """The fields the user changed, as service keyword arguments."""
+        return {name: self.cleaned_data[name] for name in self.changed_data if name in self.fields}
+
+
+def steps_form(model, base: type[StepsForm], fields: list[str]) -> type[StepsForm]:
+    """A StepsForm class (`base`, an app's, with its own pickers) over `fields` of `model`."""
+    return forms.modelform_factory(model, form=base, fields=fields)

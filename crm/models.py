@@ -6,9 +6,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 
@@ -150,7 +151,16 @@ class ProcessFlow(models.Model):
     name = models.CharField(max_length=120, unique=True)
     description = models.TextField(blank=True)
     is_default = models.BooleanField(
-        default=False, help_text="The flow leads and opportunities follow."
+        default=False,
+        help_text="The organisation's flow: new leads and opportunities follow it unless "
+        "their creator's role has a flow of its own.",
+    )
+    default_for_groups = models.ManyToManyField(
+        Group,
+        blank=True,
+        related_name="default_process_flows",
+        help_text="New records created by members of these roles follow this flow (the "
+        "first by name when a user's roles name several).",
     )
     hidden_from_groups = models.ManyToManyField(
         Group,
@@ -199,6 +209,11 @@ class ProcessStage(models.Model):
         return self.name
 
 
+# The record each stage entity's steps are fields of (looked up by label: the
+# core imports no feature app).
+STEP_MODELS = {"lead": "leads.Lead", "opportunity": "opportunities.Opportunity"}
+
+
 class ProcessStep(models.Model):
     stage = models.ForeignKey(ProcessStage, on_delete=models.CASCADE, related_name="steps")
     name = models.CharField(max_length=80)
@@ -207,7 +222,11 @@ class ProcessStep(models.Model):
         blank=True,
         help_text="Field of the lead or opportunity this step shows and fills, if any.",
     )
-    is_required = models.BooleanField(default=False)
+    is_required = models.BooleanField(
+        default=False,
+        help_text="Next stage (for a lead: Qualify) is refused until this step is filled "
+        "in or ticked.",
+    )
     order = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -215,3 +234,25 @@ class ProcessStep(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if not self.field_name:
+            if self.is_required:
+                raise ValidationError(
+                    {"is_required": "A required step needs a field to fill in or tick."}
+                )
+            return
+        if self.stage_id is None:
+            return
+        model = apps.get_model(STEP_MODELS[self.stage.entity])
+        try:
+            field = model._meta.get_field(self.field_name)
+        except FieldDoesNotExist:
+            field = None
+        if field is None or not field.concrete or not field.editable or field.primary_key:
+            raise ValidationError(
+                {
+                    "field_name": f"{model._meta.verbose_name.capitalize()} has no field "
+                    f"“{self.field_name}” a rep can fill in."
+                }
+            )

@@ -7,18 +7,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, QuerySet
 from django.forms import BaseForm
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from . import process, stagebar
 from .filters import SortableFilterSet
-from .forms import add_service_errors
+from .forms import StepsForm, add_service_errors, steps_form
 from .pagination import CappedPaginator
-from .permissions import ensure_can_change
+from .permissions import can_change, ensure_can_change
+from .records import read_only_message
 
 PER_PAGE = 50
 
@@ -34,10 +36,16 @@ class Listing:
     new_label: str  # the create button: "New account"
     create_label: str  # the empty state's link: "Create an account"
     table: str  # the template of the table's header and rows ("accounts/_account_table.html")
+    # Other views of the same records, as (label, icon, URL name): ("Board", "kanban", ...).
+    views: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def create_url(self) -> str:
         return reverse(self.create_url_name)
+
+    @property
+    def view_links(self) -> list[tuple[str, str, str]]:
+        return [(label, icon, reverse(name)) for label, icon, name in self.views]
 
 
 def list_page(
@@ -87,6 +95,93 @@ def delete_view(model: type[Model], service, list_url_name: str):
         return redirect(list_url_name)
 
     return view
+
+
+def steps_view(
+    request: HttpRequest,
+    record: Model,
+    *,
+    edit: bool,
+    form_class: type[StepsForm],
+    editable: frozenset[str],
+    save: Callable[..., Model],
+    refusals: tuple[type[Exception], ...] = (),
+    form_kwargs: dict | None = None,
+) -> HttpResponse:
+    """The stage bar's steps of `record`, the fragment htmx swaps into the bar:
+    read-only, or (`edit`) GET as a form and POST saved through `save(**changes)`
+    (the service, with its permissions and rules) and answered read-only, or the
+    form again with the reasons. Only the active stage's steps whose fields are
+    `editable` (the service's) are offered. Without htmx the same form is a page
+    of its own and a save goes back to the record."""
+    may_change = can_change(request.user, record)
+    bar = stagebar.stage_bar(record, request.user, can_change=may_change)
+    fields = [s.step.field_name for s in bar.editable_steps if s.step.field_name in editable]
+    if request.method == "POST" and not edit:
+        return HttpResponseNotAllowed(["GET"])
+    editing = edit
+    if editing and not bar.can_edit:
+        ensure_can_change(request.user, record)
+        raise PermissionDenied(read_only_message(record))
+    form = None
+    if editing and fields:
+        required = frozenset(s.step.field_name for s in bar.steps if s.step.is_required)
+        cls = steps_form(type(record), form_class, fields)
+        form = cls(request.POST or None, instance=record, required=required, **(form_kwargs or {}))
+    is_htmx = request.headers.get("HX-Request") == "true"
+    if request.method == "POST" and form is not None and form.is_valid():
+        try:
+            save(**form.changes())
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except refusals as exc:
+            form.add_error(None, exc.message)
+        else:
+            if not is_htmx:
+                messages.success(request, "Steps saved.")
+                return redirect(record)
+            record.refresh_from_db()
+            bar = stagebar.stage_bar(record, request.user, can_change=may_change)
+            form = None
+    if form is not None and form.is_bound:
+        record.refresh_from_db()  # the bar shows the record as saved, the form as typed
+    context = {"bar": bar, "form": form}
+    if is_htmx:
+        return render(request, "includes/stage_steps.html", context)
+    return render(request, "includes/steps_page.html", context)
+
+
+def switch_process_view(
+    request: HttpRequest,
+    record: Model,
+    *,
+    entity: str,
+    switch: Callable[..., Model],
+    refusals: tuple[type[Exception], ...] = (),
+) -> HttpResponse:
+    """ "Switch process" on the stage bar: GET, the flows `record` can move to (a
+    fragment for htmx, else a page); POST, `switch(flow=...)` (the service) and
+    back to the record with what happened. The step values stay on the record."""
+    ensure_can_change(request.user, record)
+    flows = process.flows_for(entity).exclude(pk=getattr(record.stage, "process_id", None))
+    if request.method == "POST":
+        flow = flows.filter(pk=request.POST.get("flow") or 0).first()
+        if flow is None:
+            messages.error(request, "Choose one of the processes offered; nothing was changed.")
+            return redirect(record)
+        try:
+            switched = switch(flow=flow)
+        except refusals as exc:
+            messages.error(request, f"The process was not switched: {exc.message}")
+        except ValidationError as exc:
+            messages.error(request, f"The process was not switched: {' '.join(exc.messages)}")
+        else:
+            messages.success(request, f"Switched to the process “{flow}”, at {switched.stage}.")
+        return redirect(record)
+    context = {"record": record, "flows": list(flows)}
+    if request.headers.get("HX-Request") == "true":
+        return render(request, "includes/switch_process.html", context)
+    return render(request, "includes/switch_process_page.html", context)
 
 
 def form_page(

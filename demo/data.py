@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.models import Account, Contact
 from activities.models import Activity, Connection, Note
 from crm.choices import Industry, PurchaseProcess, PurchaseTimeframe
+from crm.models import ProcessFlow, ProcessStage, ProcessStep
 from leads import services as lead_services
 from leads.models import Lead, LeadSource, Rating
 from opportunities import services as opp_services
@@ -460,10 +461,24 @@ def seed(*, users: dict, rng: random.Random) -> None:
     lead_services.qualify_lead(lead=leads[23], user=leads[23].owner, ignore_duplicates=True)
     lead_services.reactivate_lead(lead=leads[23], user=leads[23].owner)
 
+    _process_flows()
     opportunities = [r.opportunity for r in qualified if r.opportunity]
+    today = timezone.localdate()
     for i, opp in enumerate(opportunities):
         user = opp.owner
         moves = 2 if i >= 9 else i % 3  # Develop, Propose, Close; closed ones at Close
+        # What the rep knows by now: the board's amounts and dates, and the
+        # Develop step a move past Develop needs (a required step, see below).
+        revenue = opp.budget_amount or Decimal(5000 * (1 + i % 7))
+        opp = opp_services.update_opportunity(
+            opportunity=opp,
+            user=user,
+            estimated_revenue=revenue,
+            estimated_close_date=today + timedelta(days=14 * (1 + i % 6)),
+            **(
+                {"customer_need": "Replace ageing devices before the busy season."} if moves else {}
+            ),
+        )
         for _ in range(moves):
             opp = opp_services.move_to_next_stage(opportunity=opp, user=user)
         if i in (9,):
@@ -477,6 +492,35 @@ def seed(*, users: dict, rng: random.Random) -> None:
         elif i == 11:
             opp_services.close_opportunity(
                 opportunity=opp, user=user, won=False, status_reason="canceled"
+            )
+
+
+def _process_flows() -> None:
+    """A second flow to switch to, and a required step that gates Next stage
+    (Customer need, in the default flow's Develop stage), to show both."""
+    ProcessStep.objects.filter(stage__process__is_default=True, field_name="customer_need").update(
+        is_required=True
+    )
+    flow, created = ProcessFlow.objects.get_or_create(
+        name="Quick Sale Process",
+        defaults={"description": "For small repeat orders: fewer stages, fewer steps."},
+    )
+    if not created:
+        return
+    for order, (name, entity, steps) in enumerate(
+        [
+            ("Qualify", "lead", [("Purchase timeframe", "purchase_timeframe")]),
+            ("Quote", "opportunity", [("Proposed solution", "proposed_solution")]),
+            ("Close", "opportunity", [("Confirm decision date", "final_decision_date")]),
+        ],
+        start=1,
+    ):
+        stage = ProcessStage.objects.create(
+            process=flow, name=name, entity=entity, order=order * 10
+        )
+        for step_order, (step, field_name) in enumerate(steps, start=1):
+            ProcessStep.objects.create(
+                stage=stage, name=step, field_name=field_name, order=step_order * 10
             )
 
 

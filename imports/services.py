@@ -274,7 +274,7 @@ def _import_next_batch(*, job: ImportJob, user: AbstractBaseUser) -> ImportJob:
     context = _BatchContext(
         user=job.created_by,
         owners=owners,
-        stage=process.first_lead_stage(),
+        stage=process.first_lead_stage(job.created_by),
         currencies={c.code: c for c in Currency.objects.all()},
         rules_active=RoutingRule.objects.filter(is_active=True).exists(),
     )

@@ -78,6 +78,19 @@ class NothingToLinkOpportunityTo(LeadError):
     )
 
 
+def required_steps_message(steps: Sequence[str]) -> str:
+    return "These required steps are not filled in yet: " + ", ".join(steps) + "."
+
+
+class RequiredStepsMissing(LeadError):
+    """Qualify (the lead's Next stage) refused: required steps of the lead's stage
+    are empty. `steps` holds their names."""
+
+    def __init__(self, steps: Sequence[str]):
+        self.steps = list(steps)
+        super().__init__(required_steps_message(self.steps))
+
+
 class CurrencyRequired(LeadError):
     default_message = "An opportunity needs a currency: choose one or set the default currency."
 

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from accounts.models import Account, Contact
 from accounts.selectors import duplicate_accounts, duplicate_contacts
+from crm.forms import StepsForm
 from crm.models import Currency
 
 from . import services
@@ -77,7 +78,7 @@ class LeadForm(forms.ModelForm):
             self.fields["loaded_modified_at"].initial = self.instance.modified_at.isoformat()
         else:
             del self.fields["loaded_modified_at"]
-        self._limit_pickers()
+        limit_pickers(self.fields, self.instance)
         if self.instance.pk is None:
             self._fill_on_pick()
         self.helper = FormHelper()
@@ -138,42 +139,6 @@ class LeadForm(forms.ModelForm):
             )
         )
 
-    def _limit_pickers(self) -> None:
-        """On a saved lead, the pickers offer only records matching the duplicate rules."""
-        account_field = self.fields["existing_account"]
-        contact_field = self.fields["existing_contact"]
-        account_field.label = "Existing account"
-        contact_field.label = "Existing contact"
-        lead = self.instance
-        if lead.pk is None:
-            account_field.queryset = Account.objects.filter(is_active=True).order_by("name")
-            contact_field.queryset = (
-                Contact.objects.filter(is_active=True)
-                .select_related("account")
-                .order_by("last_name", "first_name")
-            )
-            contact_field.label_from_instance = _contact_label
-            return
-        account_ids = set(
-            duplicate_accounts(company_name=lead.company_name).values_list("pk", flat=True)
-        )
-        contact_ids = set(
-            duplicate_contacts(
-                email=lead.email, first_name=lead.first_name, last_name=lead.last_name
-            ).values_list("pk", flat=True)
-        )
-        if lead.existing_account_id:
-            account_ids.add(lead.existing_account_id)
-        if lead.existing_contact_id:
-            contact_ids.add(lead.existing_contact_id)
-        account_field.queryset = Account.objects.filter(pk__in=account_ids).order_by("name")
-        contact_field.queryset = Contact.objects.filter(pk__in=contact_ids).select_related(
-            "account"
-        )
-        contact_field.label_from_instance = _contact_label
-        account_field.help_text = "Accounts matching this lead's company name."
-        contact_field.help_text = "Contacts matching this lead's email or name."
-
     def _fill_on_pick(self) -> None:
         """Picking an existing account or contact fills a new lead's empty fields
         in the browser (reference 004: only when creating a lead)."""
@@ -197,14 +162,7 @@ class LeadForm(forms.ModelForm):
         return cleaned
 
     def clean_loaded_modified_at(self) -> datetime | None:
-        value = self.cleaned_data.get("loaded_modified_at")
-        if not value:
-            return None
-        try:
-            loaded = datetime.fromisoformat(value)
-        except ValueError:
-            raise forms.ValidationError("This form is out of date; reload the lead.") from None
-        return loaded if loaded.tzinfo else None
+        return loaded_time(self.cleaned_data.get("loaded_modified_at"))
 
     def service_fields(self) -> dict:
         data = dict(self.cleaned_data)
@@ -217,6 +175,81 @@ class LeadForm(forms.ModelForm):
 def _contact_label(contact: Contact) -> str:
     extra = contact.email or (contact.account.name if contact.account_id else "")
     return f"{contact.full_name} ({extra})" if extra else contact.full_name
+
+
+def loaded_time(value: str | None) -> datetime | None:
+    """When the editor loaded the lead, from the form's hidden field."""
+    if not value:
+        return None
+    try:
+        loaded = datetime.fromisoformat(value)
+    except ValueError:
+        raise forms.ValidationError("This form is out of date; reload the lead.") from None
+    return loaded if loaded.tzinfo else None
+
+
+def limit_pickers(fields: dict, lead: Lead) -> None:
+    """The existing account and contact pickers of a lead form (either may be
+    absent): on a new lead, every active record; on a saved lead, only the
+    records matching the duplicate rules (and the one already chosen)."""
+    account_field = fields.get("existing_account")
+    contact_field = fields.get("existing_contact")
+    if account_field is not None:
+        account_field.label = "Existing account"
+    if contact_field is not None:
+        contact_field.label = "Existing contact"
+        contact_field.label_from_instance = _contact_label
+    if lead.pk is None:
+        if account_field is not None:
+            account_field.queryset = Account.objects.filter(is_active=True).order_by("name")
+        if contact_field is not None:
+            contact_field.queryset = (
+                Contact.objects.filter(is_active=True)
+                .select_related("account")
+                .order_by("last_name", "first_name")
+            )
+        return
+    if account_field is not None:
+        account_ids = set(
+            duplicate_accounts(company_name=lead.company_name).values_list("pk", flat=True)
+        )
+        if lead.existing_account_id:
+            account_ids.add(lead.existing_account_id)
+        account_field.queryset = Account.objects.filter(pk__in=account_ids).order_by("name")
+        account_field.help_text = "Accounts matching this lead's company name."
+    if contact_field is not None:
+        contact_ids = set(
+            duplicate_contacts(
+                email=lead.email, first_name=lead.first_name, last_name=lead.last_name
+            ).values_list("pk", flat=True)
+        )
+        if lead.existing_contact_id:
+            contact_ids.add(lead.existing_contact_id)
+        contact_field.queryset = Contact.objects.filter(pk__in=contact_ids).select_related(
+            "account"
+        )
+        contact_field.help_text = "Contacts matching this lead's email or name."
+
+
+class LeadStepsForm(StepsForm):
+    """The lead's Qualify steps on the stage bar, with the existing account and
+    contact pickers of the edit form; a save made after someone else's is
+    refused (update_lead's check) rather than overwriting it."""
+
+    loaded_modified_at = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        limit_pickers(self.fields, self.instance)
+        self.fields["loaded_modified_at"].initial = self.instance.modified_at.isoformat()
+
+    def clean_loaded_modified_at(self) -> datetime | None:
+        return loaded_time(self.cleaned_data.get("loaded_modified_at"))
+
+    def changes(self) -> dict:
+        changed = super().changes()
+        changed.pop("loaded_modified_at", None)
+        return changed
 
 
 class OptionalSelect(forms.Select):

@@ -25,7 +25,7 @@ from activities.models import Connection
 from activities.services import carry_stakeholders
 from crm import process
 from crm.history import set_history_user
-from crm.models import Currency, OrganizationSettings, ProcessStage
+from crm.models import Currency, OrganizationSettings, ProcessFlow, ProcessStage, ProcessStep
 from crm.money import convert
 from crm.permissions import ensure_can_assign, ensure_can_change, ensure_can_delete
 from crm.records import read_only_message
@@ -44,6 +44,7 @@ from .exceptions import (
     NoLeadOwner,
     NothingToLinkOpportunityTo,
     QualifyOptionsRequired,
+    RequiredStepsMissing,
 )
 from .models import Lead
 from .routing import route_lead
@@ -237,8 +238,9 @@ def save_new_lead(cleaned: dict[str, Any], *, user: AbstractBaseUser | None) -> 
     `user` is the acting user, None for a lead the system creates (web-to-lead):
     such a lead must find an owner by routing or the default owner.
     """
-    # Validated before routing: a refused lead takes no lock and no turn.
-    lead = build_lead(cleaned)
+    # Validated before routing: a refused lead takes no lock and no turn. It
+    # follows the acting user's flow (their role's, else the organisation's).
+    lead = build_lead(cleaned, stage=process.first_lead_stage(user))
     if cleaned.get("owner") is None:
         assign_owner(lead, fallback=user)
     set_history_user(lead, user)
@@ -332,6 +334,26 @@ def update_lead(
     return locked
 
 
+@transaction.atomic
+def switch_lead_process(*, lead: Lead, user: AbstractBaseUser, flow: ProcessFlow) -> Lead:
+    """Switch an open lead to another process flow: to the flow's stage of the
+    same name, else its first lead stage. The step values stay on the lead
+    (they are its fields)."""
+    _ensure_can_act(user)
+    locked = _lock(lead)
+    ensure_can_change(user, locked)
+    if not locked.is_active:
+        raise LeadNotOpen(read_only_message(locked))
+    target = process.stage_after_switch(locked.stage, flow, ProcessStage.Entity.LEAD)
+    if target is None:
+        raise LeadError(f"The process “{flow}” has no stages for leads.")
+    locked.stage = target
+    set_history_user(locked, user)
+    locked.save(update_fields=["stage", "modified_at"])
+    _sync(lead, locked)
+    return locked
+
+
 def _resolve_options(
     settings: OrganizationSettings,
     create_account: bool | None,
@@ -373,13 +395,38 @@ def _resolve_currency(
 
 class _QualifyDefaults:
     """What every qualify reads but no single lead changes: the organisation
-    settings and the stage new opportunities start at. Read once per bulk
-    qualify instead of once per lead."""
+    settings and the stage new opportunities start at in each flow. Read once
+    per bulk qualify (and per flow) instead of once per lead."""
 
-    def __init__(self) -> None:
-        first_stage = process.default_flow_stages(ProcessStage.Entity.OPPORTUNITY).values("pk")
-        self.settings = OrganizationSettings.load(opportunity_stage_id=Subquery(first_stage[:1]))
-        self.opportunity_stage_id: int | None = self.settings.opportunity_stage_id
+    def __init__(self, user: AbstractBaseUser) -> None:
+        self.user = user
+        first_stage = process.stages(ProcessStage.Entity.OPPORTUNITY, user=user).values("pk")
+        required = ProcessStep.objects.filter(
+            is_required=True, stage__entity=ProcessStage.Entity.LEAD
+        )
+        self.settings = OrganizationSettings.load(
+            opportunity_stage_id=Subquery(first_stage[:1]),
+            users_flow_id=Subquery(process.user_flow(user)),
+            gated=Exists(required),
+        )
+        # Whether any lead stage has a required step (most organisations: none).
+        self.gated: bool = self.settings.gated
+        # The user's flow's first opportunity stage, for a lead without a flow.
+        self._users_stage_id: int | None = self.settings.opportunity_stage_id
+        self._by_flow: dict[int, int | None] = {
+            self.settings.users_flow_id: self.settings.opportunity_stage_id
+        }
+
+    def opportunity_stage_id(self, flow_id: int | None) -> int | None:
+        """Where the opportunity of a lead in flow `flow_id` starts: that flow's
+        first opportunity stage (one process from lead to opportunity), else the
+        user's flow's."""
+        if flow_id is None:
+            return self._users_stage_id
+        if flow_id not in self._by_flow:
+            first = process.stages(ProcessStage.Entity.OPPORTUNITY, flow=flow_id).first()
+            self._by_flow[flow_id] = first.pk if first else None
+        return self._by_flow[flow_id] or self._users_stage_id
 
 
 @transaction.atomic
@@ -407,7 +454,7 @@ def qualify_lead(
     return _qualify(
         lead=lead,
         user=user,
-        defaults=_QualifyDefaults(),
+        defaults=_QualifyDefaults(user),
         create_account=create_account,
         create_contact=create_contact,
         create_opportunity=create_opportunity,
@@ -435,13 +482,21 @@ def _qualify(
     read once for all the leads of a bulk qualify (`defaults`)."""
     _ensure_can_act(user)
     # Whether there are stakeholders to carry comes with the lock: most leads have none.
-    locked = _lock(lead, has_stakeholders=Exists(Connection.objects.filter(lead=OuterRef("pk"))))
+    locked = _lock(
+        lead,
+        has_stakeholders=Exists(Connection.objects.filter(lead=OuterRef("pk"))),
+        flow_id=Subquery(ProcessStage.objects.filter(pk=OuterRef("stage_id")).values("process_id")),
+    )
     ensure_can_change(user, locked)
     if not locked.is_active:
         raise LeadNotOpen(
             f"This lead is already {locked.get_state_display().lower()}; only an open lead "
             "can be qualified."
         )
+    # Qualify is the lead's Next stage: the required steps of its stage gate it.
+    missing = process.missing_steps(locked, locked.stage_id) if defaults.gated else []
+    if missing:
+        raise RequiredStepsMissing(missing)
     settings = defaults.settings
     want_account, want_contact, want_opportunity = _resolve_options(
         settings, create_account, create_contact, create_opportunity
@@ -535,7 +590,7 @@ def _qualify(
             account=account,
             contact=contact,
             currency=_resolve_currency(currency, locked, settings),
-            stage_id=defaults.opportunity_stage_id,
+            stage_id=defaults.opportunity_stage_id(locked.flow_id),
         )
         if locked.has_stakeholders:
             carry_stakeholders(lead=locked, opportunity=opportunity)
@@ -551,7 +606,9 @@ def _qualify(
     if opportunity:
         locked.stage_id = opportunity.stage_id
     else:
-        locked.stage = process.first_lead_stage()
+        locked.stage = process.first_stage(
+            ProcessStage.Entity.LEAD, stage=locked.stage_id, user=user
+        )
     set_history_user(locked, user)
     locked.save(update_fields=QUALIFY_FIELDS)
     _sync(lead, locked)
@@ -664,7 +721,8 @@ def reactivate_lead(*, lead: Lead, user: AbstractBaseUser) -> Lead:
         )
     locked.state = Lead.State.OPEN
     locked.status_reason = Lead.StatusReason.NEW
-    locked.stage = process.first_lead_stage()
+    # Back to its flow's first stage (Qualify), in the flow it was in.
+    locked.stage = process.first_stage(ProcessStage.Entity.LEAD, stage=locked.stage_id, user=user)
     set_history_user(locked, user)
     locked.save(update_fields=["state", "status_reason", "stage", "modified_at"])
     _sync(lead, locked)
@@ -724,7 +782,7 @@ def qualify_leads(
     (see _each_lead). `per_lead` maps a lead's id to its own existing account,
     existing contact or ignore_duplicates: how the rep resolved its duplicates.
     """
-    defaults = _QualifyDefaults()
+    defaults = _QualifyDefaults(user)
     options = {**_NO_OPTIONS, **options}
     per_lead = per_lead or {}
     for own in per_lead.values():

@@ -16,4 +16,7 @@ urlpatterns = [
     path("<int:pk>/disqualify/", views.lead_disqualify, name="disqualify"),
     path("<int:pk>/reactivate/", views.lead_reactivate, name="reactivate"),
     path("<int:pk>/delete/", views.lead_delete, name="delete"),
+    path("<int:pk>/steps/", views.lead_steps, name="steps"),
+    path("<int:pk>/steps/edit/", views.lead_steps, {"edit": True}, name="edit_steps"),
+    path("<int:pk>/switch-process/", views.lead_switch_process, name="switch_process"),
 ]

@@ -3,6 +3,8 @@ refusal into a message or a form error."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings as django_settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -15,14 +17,15 @@ from django.views.decorators.http import require_POST
 from accounts.models import Account, Contact
 from crm.forms import add_service_errors
 from crm.http import safe_next
-from crm.models import OrganizationSettings
+from crm.models import OrganizationSettings, ProcessStage
 from crm.permissions import can_change, can_delete, ensure_can_change, ensure_can_delete, is_manager
 from crm.records import read_only_message
+from crm.views import steps_view, switch_process_view
 
 from . import csv_export, selectors, services
 from .exceptions import DuplicatesFound, LeadChanged, LeadError, error_message
 from .filters import LeadFilter
-from .forms import DisqualifyForm, LeadForm, QualifyForm
+from .forms import DisqualifyForm, LeadForm, LeadStepsForm, QualifyForm, loaded_time
 from .listing import lead_page
 from .models import Lead
 
@@ -175,6 +178,49 @@ def _as_fields(options: dict) -> dict[str, str]:
     return {
         k: ("yes" if v is True else "no" if v is False else str(v.pk)) for k, v in options.items()
     }
+
+
+def lead_steps(request, pk: int, edit: bool = False):
+    """The lead's Qualify steps on its stage bar, read or (`edit`) filled in (htmx)."""
+    lead = get_lead(pk)
+
+    def save(**changes):
+        return services.update_lead(
+            lead=Lead(pk=lead.pk),
+            user=request.user,
+            expected_modified_at=form_time(request),
+            **changes,
+        )
+
+    return steps_view(
+        request,
+        lead,
+        edit=edit,
+        form_class=LeadStepsForm,
+        editable=services.EDITABLE_FIELDS,
+        save=save,
+        refusals=(LeadError,),
+    )
+
+
+def form_time(request) -> datetime | None:
+    """When the steps form was loaded (its hidden field), for update_lead's check."""
+    try:
+        return loaded_time(request.POST.get("loaded_modified_at"))
+    except ValidationError:
+        return None
+
+
+def lead_switch_process(request, pk: int):
+    """ "Switch process" on the lead's stage bar."""
+    lead = get_lead(pk)
+    return switch_process_view(
+        request,
+        lead,
+        entity=ProcessStage.Entity.LEAD,
+        switch=lambda flow: services.switch_lead_process(lead=lead, user=request.user, flow=flow),
+        refusals=(LeadError,),
+    )
 
 
 def _picked(model, value):

@@ -6,6 +6,7 @@ import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 
+from crm import process
 from crm.filters import SortableFilterSet, search_terms
 from crm.models import Currency, ProcessFlow, ProcessStage
 
@@ -13,10 +14,17 @@ from .models import Opportunity
 
 
 def opportunity_stages(request=None) -> QuerySet[ProcessStage]:
-    return ProcessStage.objects.filter(
-        process__in=ProcessFlow.objects.filter(is_default=True),
-        entity=ProcessStage.Entity.OPPORTUNITY,
-    ).order_by("order", "pk")
+    """Every flow's opportunity stages: the default flow's first, then the others'."""
+    return (
+        ProcessStage.objects.filter(entity=ProcessStage.Entity.OPPORTUNITY)
+        .select_related("process")
+        .order_by("-process__is_default", "process__name", "order", "pk")
+    )
+
+
+def stage_label(stage: ProcessStage) -> str:
+    """A stage named with its flow when it is not the default flow's."""
+    return stage.name if stage.process.is_default else f"{stage.name} ({stage.process.name})"
 
 
 class OpportunityFilterFields(SortableFilterSet):
@@ -82,3 +90,38 @@ class OpportunityFilter(OpportunityFilterFields):
     class Meta:
         model = Opportunity
         fields = ["q", "state", "stage", "currency", "owner", "mine", "close_after", "close_before"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.form.fields["stage"].label_from_instance = stage_label
+
+
+def board_flows(request=None) -> QuerySet[ProcessFlow]:
+    return process.flows_for(ProcessStage.Entity.OPPORTUNITY)
+
+
+class BoardFilter(OpportunityFilterFields):
+    """The board's filters: the list's (but state and stage, which the board's
+    columns are) and the process flow whose stages are the columns."""
+
+    flow = django_filters.ModelChoiceFilter(
+        queryset=board_flows, method="keep", label="Process", empty_label="My process"
+    )
+
+    class Meta:
+        model = Opportunity
+        fields = ["q", "owner", "mine", "close_after", "close_before", "currency", "flow"]
+
+    def keep(self, queryset, name, value):
+        return queryset  # the view picks the columns with it
+
+    def offer_currencies(self, currencies) -> None:
+        """Offer the active ones of `currencies` (already read) in the currency
+        filter, instead of reading them again to render it."""
+        self.form.fields["currency"].widget.choices = [("", "Any currency")] + [
+            (c.pk, c.code) for c in currencies if c.is_active
+        ]
+
+    @property
+    def chosen_flow(self):
+        return self.form.cleaned_data.get("flow") if self.form.is_valid() else None

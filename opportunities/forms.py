@@ -8,7 +8,7 @@ from django import forms
 from django.utils import timezone
 
 from accounts.models import Account, Contact
-from crm.forms import OwnedRecordForm, section, two_columns
+from crm.forms import OwnedRecordForm, StepsForm, section, two_columns
 from crm.models import Currency, OrganizationSettings
 
 from .models import Opportunity
@@ -154,3 +154,7 @@ class CloseOpportunityForm(forms.Form):
     @property
     def won(self) -> bool:
         return self.cleaned_data["outcome"] == "won"
+
+
+class OpportunityStepsForm(StepsForm):
+    """The opportunity's active stage's steps on the stage bar."""

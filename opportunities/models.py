@@ -149,6 +149,13 @@ class Opportunity(models.Model):
             ),
         ]
         indexes = [
+            # The board: each stage's open opportunities newest first (its cards),
+            # and every column's count and total by currency (covered).
+            models.Index(
+                fields=["stage", "-id", "currency", "estimated_revenue"],
+                condition=models.Q(state="open"),
+                name="opp_open_board",
+            ),
             models.Index(fields=["owner", "state", "-created_at"], name="opp_owner_state_created"),
             models.Index(fields=["state", "-created_at"], name="opp_state_created"),
             models.Index(fields=["-created_at"], name="opp_created"),

@@ -11,13 +11,14 @@ from django.utils import timezone
 from accounts.models import Account, Contact
 from crm import process
 from crm.history import set_history_user
+from crm.models import ProcessFlow, ProcessStage
 from crm.permissions import ensure_can_assign, ensure_can_change, ensure_can_delete
 from crm.records import read_only_message
 from crm.references import check_references
 from crm.services import apply_changes
 from crm.storage import delete_with_files
 
-from .exceptions import OpportunityError
+from .exceptions import OpportunityError, RequiredStepsMissing
 from .models import Opportunity
 
 
@@ -33,7 +34,7 @@ def create_opportunity(
     fields = {**fields, "owner": owner}  # the acting user needs no check
     check_references(Opportunity, fields, lock=(Account, Contact))
     fields["owner"] = fields["owner"] or user
-    fields.setdefault("stage", process.first_opportunity_stage())
+    fields.setdefault("stage", process.first_opportunity_stage(user))
     opportunity = Opportunity(**fields)
     opportunity.full_clean()
     set_history_user(opportunity, user)
@@ -58,13 +59,22 @@ def _move(opportunity: Opportunity, user: AbstractBaseUser, step: int) -> Opport
     locked = _lock(opportunity)
     ensure_can_change(user, locked)
     _require_open(locked)
-    stages = process.opportunity_stages()
+    # Along the opportunity's own flow (its stage's), else the user's.
+    stages = list(
+        process.stages(ProcessStage.Entity.OPPORTUNITY, stage=locked.stage_id)
+        if locked.stage_id is not None
+        else process.stages(ProcessStage.Entity.OPPORTUNITY, user=user)
+    )
     ids = [s.pk for s in stages]
     current = ids.index(locked.stage_id) if locked.stage_id in ids else -1
     target = current + step
     if not 0 <= target < len(stages):
         word = "last" if step > 0 else "first"
         raise OpportunityError(f"The opportunity is already at the {word} stage.")
+    if step > 0:
+        missing = process.missing_steps(locked, locked.stage_id)
+        if missing:
+            raise RequiredStepsMissing(missing)
     locked.stage = stages[target]
     set_history_user(locked, user)
     locked.save(update_fields=["stage", "modified_at"])
@@ -73,14 +83,65 @@ def _move(opportunity: Opportunity, user: AbstractBaseUser, step: int) -> Opport
 
 @transaction.atomic
 def move_to_next_stage(*, opportunity: Opportunity, user: AbstractBaseUser) -> Opportunity:
-    """Advance an open opportunity one stage along the process flow."""
+    """Advance an open opportunity one stage along its process flow.
+
+    Refused with RequiredStepsMissing (naming the steps) while a required step of
+    the current stage is empty; at the last stage, with OpportunityError.
+    """
     return _move(opportunity, user, +1)
 
 
 @transaction.atomic
 def move_to_previous_stage(*, opportunity: Opportunity, user: AbstractBaseUser) -> Opportunity:
-    """Move an open opportunity back one stage."""
+    """Move an open opportunity back one stage (never refused for empty steps)."""
     return _move(opportunity, user, -1)
+
+
+@transaction.atomic
+def move_to_stage(
+    *, opportunity: Opportunity, user: AbstractBaseUser, stage: ProcessStage | int
+) -> Opportunity:
+    """Move an open opportunity to `stage` of its flow (the board's drag and drop):
+    one stage at a time through move_to_next_stage / move_to_previous_stage, so
+    every stage passed is gated by its required steps, and a refusal anywhere
+    changes nothing."""
+    target = stage.pk if isinstance(stage, ProcessStage) else stage
+    locked = _lock(opportunity)
+    ensure_can_change(user, locked)
+    _require_open(locked)
+    ids = list(
+        process.stages(ProcessStage.Entity.OPPORTUNITY, stage=locked.stage_id).values_list(
+            "pk", flat=True
+        )
+    )
+    if target not in ids:
+        raise OpportunityError("That stage is not a stage of this opportunity's process flow.")
+    current = ids.index(locked.stage_id) if locked.stage_id in ids else -1
+    goal = ids.index(target)
+    while current != goal:
+        step = 1 if goal > current else -1
+        locked = _move(locked, user, step)
+        current += step
+    return locked
+
+
+@transaction.atomic
+def switch_process(
+    *, opportunity: Opportunity, user: AbstractBaseUser, flow: ProcessFlow
+) -> Opportunity:
+    """Switch an open opportunity to another process flow: to the flow's stage of
+    the same name, else its first opportunity stage. The step values stay on the
+    opportunity (they are its fields)."""
+    locked = _lock(opportunity)
+    ensure_can_change(user, locked)
+    _require_open(locked)
+    target = process.stage_after_switch(locked.stage, flow, ProcessStage.Entity.OPPORTUNITY)
+    if target is None:
+        raise OpportunityError(f"The process “{flow}” has no stages for opportunities.")
+    locked.stage = target
+    set_history_user(locked, user)
+    locked.save(update_fields=["stage", "modified_at"])
+    return locked
 
 
 @transaction.atomic

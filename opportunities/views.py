@@ -11,19 +11,30 @@ import functools
 from collections.abc import Callable
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from crm.permissions import can_change, can_delete
+from crm.http import safe_next
+from crm.models import Currency, OrganizationSettings, ProcessStage
+from crm.permissions import can_change, can_delete, ensure_can_change
 from crm.records import read_only_message
-from crm.views import Listing, delete_view, form_page, get_for_change, list_page
+from crm.views import (
+    Listing,
+    delete_view,
+    form_page,
+    get_for_change,
+    list_page,
+    steps_view,
+    switch_process_view,
+)
 
-from . import selectors, services
+from . import board, selectors, services
 from .exceptions import OpportunityError
-from .filters import OpportunityFilter
-from .forms import CloseOpportunityForm, OpportunityForm
+from .filters import BoardFilter, OpportunityFilter
+from .forms import CloseOpportunityForm, OpportunityForm, OpportunityStepsForm
 from .models import Opportunity
 
 
@@ -51,6 +62,7 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
             new_label="New opportunity",
             create_label="Create an opportunity",
             table="opportunities/_opportunity_table.html",
+            views=(("Board", "kanban", "opportunities:board"),),
         ),
     )
 
@@ -63,8 +75,6 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "record": opportunity,
         "can_change": may_change,
         "can_delete": can_delete(request.user, opportunity),
-        # Read by the stage_bar tag: Next/Previous stage buttons.
-        "can_move_stage": opportunity.is_active and may_change,
         "money": {
             name: _money(getattr(opportunity, name), opportunity.currency)
             for name in ("budget_amount", "estimated_revenue", "actual_revenue")
@@ -173,6 +183,129 @@ def close(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def reopen(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(request, pk, services.reopen_opportunity, lambda o: "Opportunity reopened.")
+
+
+def opportunity_steps(request: HttpRequest, pk: int, edit: bool = False) -> HttpResponse:
+    """The opportunity's active stage's steps on its stage bar, read or (`edit`)
+    filled in (htmx)."""
+    opportunity = selectors.opportunity_for_page(pk)
+    return steps_view(
+        request,
+        opportunity,
+        edit=edit,
+        form_class=OpportunityStepsForm,
+        editable=services.EDITABLE_FIELDS,
+        save=lambda **changes: services.update_opportunity(
+            opportunity=opportunity, user=request.user, **changes
+        ),
+        refusals=(OpportunityError,),
+    )
+
+
+def opportunity_switch_process(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Switch process" on the opportunity's stage bar."""
+    opportunity = selectors.opportunity_for_page(pk)
+    return switch_process_view(
+        request,
+        opportunity,
+        entity=ProcessStage.Entity.OPPORTUNITY,
+        switch=lambda flow: services.switch_process(
+            opportunity=opportunity, user=request.user, flow=flow
+        ),
+        refusals=(OpportunityError,),
+    )
+
+
+def opportunity_board(request: HttpRequest) -> HttpResponse:
+    """Open opportunities by stage: a column per stage of the chosen flow, with its
+    count, its estimated revenue in the base currency and a page of cards; with
+    `column` (and `after`), the next cards of one column (htmx's "show more")."""
+    filterset = BoardFilter(
+        request.GET or None, queryset=board.open_opportunities(), request=request
+    )
+    opportunities = filterset.qs
+    flow = filterset.chosen_flow
+    stages = board.board_stages(flow=flow.pk if flow else None, user=request.user)
+    column_id = request.GET.get("column", "")
+    if column_id.isdigit() and request.GET.get("after", "").isdigit():
+        return _more_cards(
+            request, opportunities, stages, int(column_id), int(request.GET["after"])
+        )
+    currencies = list(Currency.objects.all())  # a handful: the rates and the filter's choices
+    filterset.offer_currencies(currencies)
+    columns = board.board(opportunities, stages, rates=board.exchange_rates(currencies))
+    settings = OrganizationSettings.load()
+    return render(
+        request,
+        "opportunities/board.html",
+        {
+            "filter": filterset,
+            "is_filtered": filterset.is_filtered,
+            "columns": columns,
+            "stages": stages,
+            "flow": stages[0].process if stages else None,
+            "base_currency": settings.base_currency,
+            "query": _without(request.GET, "column", "after"),
+        },
+    )
+
+
+def _without(params, *names: str) -> str:
+    kept = params.copy()
+    for name in names:
+        kept.pop(name, None)
+    return kept.urlencode()
+
+
+def _more_cards(request, opportunities, stages, column_id: int, after: int) -> HttpResponse:
+    stage = next((s for s in stages if s.pk == column_id), None)
+    if stage is None:
+        return HttpResponse(status=404)
+    per = board.CARDS_PER_COLUMN
+    found = board.cards(opportunities, [stage.pk], after=after)[stage.pk]
+    column = board.Column(stage=stage, cards=found[:per])
+    if len(found) > per:
+        column.more_after = column.cards[-1].pk
+    return render(
+        request,
+        "opportunities/_board_cards.html",
+        {
+            "column": column,
+            "stages": stages,
+            "query": _without(request.GET, "column", "after"),
+        },
+    )
+
+
+@require_POST
+def move(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move an opportunity to a stage of its flow (a card dropped on the board, or
+    the card's "Move to" form): JSON for the board's script (200, or 409/403 with
+    the reason, and the card springs back), else a message and back to the board."""
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    opportunity = get_object_or_404(Opportunity.objects.select_related("owner"), pk=pk)
+    stage_id = request.POST.get("stage", "")
+    status, text = 200, ""
+    try:
+        ensure_can_change(request.user, opportunity)
+        if not stage_id.isdigit():
+            raise OpportunityError("Choose the stage to move the opportunity to.")
+        moved = services.move_to_stage(
+            opportunity=opportunity, user=request.user, stage=int(stage_id)
+        )
+    except PermissionDenied as exc:
+        status, text = 403, str(exc) or "You may not change this opportunity."
+    except (OpportunityError, ValidationError) as exc:
+        status, text = 409, _error_text(exc)
+    else:
+        text = f"“{moved}” moved to {moved.stage}."
+    if wants_json:
+        key = "message" if status == 200 else "error"
+        return JsonResponse({key: text}, status=status)
+    if status == 403:
+        raise PermissionDenied(text)
+    (messages.success if status == 200 else messages.error)(request, text)
+    return redirect(safe_next(request, reverse("opportunities:board")))
 
 
 opportunity_delete = delete_view(

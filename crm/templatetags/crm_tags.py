@@ -4,82 +4,23 @@ headers and read-only field display."""
 from __future__ import annotations
 
 from django import template
-from django.db import models
 from django.utils.html import format_html
 
-from crm import permissions, process, records
+from crm import permissions, records, stagebar
 from crm.filters import user_label
-from crm.models import ProcessStage
 
 register = template.Library()
 
 
-def _step_value(record, field_name: str):
-    if not field_name or not hasattr(record, field_name):
-        return None
-    field = record._meta.get_field(field_name)
-    value = getattr(record, field_name)
-    if field.choices and value:
-        return getattr(record, f"get_{field_name}_display")()
-    if isinstance(field, models.BooleanField):
-        return "Yes" if value else "No"
-    return value
-
-
 @register.inclusion_tag("includes/stage_bar.html", takes_context=True)
 def stage_bar(context, record):
-    """The stage bar of the default flow for a lead or an opportunity.
-
-    A lead sits at its lead stage (Qualify). An opportunity shows the same bar
-    with the lead stages done (linking back to its originating lead) and its
-    own stage active.
-    """
-    stages = process.stage_bar_stages(context["request"].user)
-    if not stages:
-        return {"visible": False}
-    flow = stages[0].process
-    entity = (
-        ProcessStage.Entity.LEAD
-        if record._meta.model_name == "lead"
-        else (ProcessStage.Entity.OPPORTUNITY)
+    """The business process flow's stage bar for a lead or an opportunity (see
+    crm.stagebar); its steps and buttons are offered to a user who may change
+    the record (the page's `can_change`) while it is active."""
+    bar = stagebar.stage_bar(
+        record, context["request"].user, can_change=context.get("can_change", False)
     )
-    own = [i for i, s in enumerate(stages) if s.entity == entity] or [0]
-    # A lead sits at its stage (Qualify); once qualified with an opportunity its
-    # process has moved on to the opportunity's stage.
-    index = next((i for i, s in enumerate(stages) if s.pk == record.stage_id), own[0])
-    originating = getattr(record, "originating_lead", None) if entity != "lead" else None
-    items = [
-        {
-            "stage": stage,
-            "done": i < index,
-            "active": i == index,
-            "link": originating.get_absolute_url()
-            if originating and stage.entity == ProcessStage.Entity.LEAD
-            else None,
-        }
-        for i, stage in enumerate(stages)
-    ]
-    # Steps shown are those of the record's own stage at or before the active one.
-    step_stage = stages[max((i for i in own if i <= index), default=own[0])]
-    steps = [
-        {"step": step, "value": _step_value(record, step.field_name)}
-        for step in step_stage.step_list
-    ]
-    is_lead = entity == ProcessStage.Entity.LEAD
-    return {
-        "visible": True,
-        "flow": flow,
-        "items": items,
-        "active": stages[index],
-        "step_stage": step_stage,
-        "steps": steps,
-        "record": record,
-        "is_lead": is_lead,
-        "can_move": context.get("can_move_stage", False),
-        "is_first": index <= own[0],
-        "is_last": index == len(stages) - 1,
-        "csrf_token": context.get("csrf_token"),
-    }
+    return {"bar": bar, "csrf_token": context.get("csrf_token"), "request": context["request"]}
 
 
 @register.simple_tag(takes_context=True)
@@ -124,6 +65,12 @@ def field(label: str, value, link: str | None = None):
 
 
 SAFE_LINK_PREFIXES = ("http://", "https://", "mailto:", "tel:", "/")
+
+
+@register.filter
+def may_change(user, record) -> bool:
+    """Whether `user` may change `record` (to offer its commands; the services decide)."""
+    return permissions.can_change(user, record)
 
 
 @register.filter

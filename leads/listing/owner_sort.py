@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.exceptions import EmptyResultSet
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
-from django.db.models.expressions import RawSQL
 
+from crm.db import pks_sql, union_all
 from crm.internals import indexed_by
 from leads.models import Lead
 
@@ -54,30 +54,25 @@ def owner_page(
                 | Q(owner_id=cursor.key[0], **{past_cursor: cursor.key[1]})
             )
         return list(ordered[:limit])
-    parts, params = [], []
+    parts = []
     for owner in owners:
         part = qs.filter(owner_id=owner)
         if cursor is not None and owner == cursor.key[0]:
             part = part.filter(**{past_cursor: cursor.key[1]})
         part = part.order_by(pk_order)[:limit]
         try:
-            sql, part_params = (
-                indexed_by(part, hint)
-                if hint
-                else part.select_related(None).values("pk").query.sql_with_params()
-            )
+            found = indexed_by(part, hint) if hint else pks_sql(part)
         except EmptyResultSet:
-            continue  # a filter no row can match (e.g. a search that found nothing)
-        # Wrapped, since a compound SELECT allows ORDER BY/LIMIT only at its end.
-        parts.append(f"SELECT * FROM ({sql}) AS owner_{len(parts)}")
-        params.extend(part_params)
-    if not parts:
+            found = None
+        if found is not None:  # else a filter no row can match (a search that found nothing)
+            parts.append(found)
+    pks = union_all(parts)
+    if pks is None:
         return []
     rank = Case(
         *(When(owner_id=owner, then=Value(i)) for i, owner in enumerate(owners)),
         output_field=IntegerField(),
     )
-    pks = RawSQL(" UNION ALL ".join(parts), params)
     return list(
         Lead.objects.select_related(*LIST_JOINS).filter(pk__in=pks).order_by(rank, pk_order)[:limit]
     )
