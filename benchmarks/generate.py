@@ -1,6 +1,7 @@
-"""Generated leads for the benchmarks: a million in about two minutes.
+"""Generated leads and opportunities for the benchmarks: a million leads in about
+two minutes.
 
-    python benchmarks/generate.py --leads 1000000     # on the database of DATABASE_URL
+    python benchmarks/generate.py --leads 1000000 --opportunities 100000
 
 Tops the lead table up to --leads with generated leads owned by the demo users
 (run `manage.py seed_demo` first, as benchmarks/run.py does). The rows go in
@@ -19,6 +20,7 @@ import sys
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -34,8 +36,10 @@ from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from accounts.models import Account  # noqa: E402
 from crm import process  # noqa: E402
 from crm.choices import Industry  # noqa: E402
+from crm.models import Currency  # noqa: E402
 from crm.text import email_key, phone_key  # noqa: E402
 from demo.data import (  # noqa: E402
     COMPANY_SUFFIXES,
@@ -48,6 +52,7 @@ from demo.data import (  # noqa: E402
     demo_users,
 )
 from leads.models import Lead, LeadSource, Rating  # noqa: E402
+from opportunities.models import Opportunity  # noqa: E402
 
 # Large batches: each commit writes every index page the batch touched.
 BATCH_SIZE = 50_000
@@ -202,22 +207,24 @@ _STATE_CUM_WEIGHTS = list(itertools.accumulate(w for _, _, w in STATE_WEIGHTS))
 
 
 def bulk_insert_leads(rows: list[tuple], *, connection) -> None:
-    """Insert generated rows in one statement per batch, bypassing the ORM.
+    """Insert generated lead rows (BULK_LEAD_FIELDS) in one statement per batch."""
+    bulk_insert(Lead, BULK_LEAD_FIELDS, rows, connection=connection)
+
+
+def bulk_insert(model, names: tuple[str, ...], rows: list[tuple], *, connection) -> None:
+    """Insert generated rows of `model` (values of the fields `names`, by
+    attname) in one statement per batch, bypassing the ORM.
 
     SQLite gets one prepared INSERT run by executemany; PostgreSQL gets COPY,
     several times faster than INSERT there. Columns the rows do not carry are
     filled with their model defaults, so a new field with a default needs no
     change here. The caller owns the transaction.
     """
-    fields = [Lead._meta.get_field(name) for name in BULK_LEAD_FIELDS]
-    rest = [
-        f
-        for f in Lead._meta.concrete_fields
-        if f.attname not in BULK_LEAD_FIELDS and not f.primary_key
-    ]
+    fields = [model._meta.get_field(name) for name in names]
+    rest = [f for f in model._meta.concrete_fields if f.attname not in names and not f.primary_key]
     defaults = tuple(f.get_db_prep_save(f.get_default(), connection) for f in rest)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in (*fields, *rest))
-    table = connection.ops.quote_name(Lead._meta.db_table)
+    table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
@@ -282,6 +289,82 @@ def add_generated_leads(target: int, *, seed: int = 20261122, progress=None) -> 
     return missing
 
 
+# The opportunity board's columns fill unevenly: most deals are early on.
+STAGE_WEIGHTS = (5, 3, 2)
+BULK_OPPORTUNITY_FIELDS = (
+    "name",
+    "account_id",
+    "currency_id",
+    "owner_id",
+    "stage_id",
+    "state",
+    "status_reason",
+    "budget_amount",
+    "estimated_revenue",
+    "estimated_close_date",
+    "created_at",
+    "modified_at",
+)
+
+
+def add_generated_opportunities(target: int, *, seed: int = 20261122, progress=None) -> int:
+    """Add generated open opportunities of the demo accounts, at the default
+    flow's opportunity stages and in the active currencies, until there are
+    `target` open ones; returns how many were added."""
+    if target < 0:
+        raise ValueError("--opportunities must be zero or more.")
+    start = Opportunity.objects.filter(state=Opportunity.State.OPEN).count()
+    missing = target - start
+    if missing <= 0:
+        return 0
+    rng = random.Random(seed + start + 1)
+    owners = [u.pk for u in demo_users().values()]
+    owner_weights = [1, 3, 8, 8][: len(owners)]
+    accounts = list(Account.objects.values_list("pk", flat=True))
+    currencies = list(Currency.objects.filter(is_active=True).order_by("code"))
+    # Mostly the base currency, some others.
+    currency_weights = [12 if c.exchange_rate == 1 else 1 for c in currencies]
+    stages = [s.pk for s in process.opportunity_stages()]
+    stage_weights = list(STAGE_WEIGHTS[: len(stages)]) + [1] * (len(stages) - len(STAGE_WEIGHTS))
+    now = timezone.now()
+    today = timezone.localdate()
+    to_db = datetime_to_db(connection)
+    with _fast_bulk_writes(connection):
+        done = 0
+        while done < missing:
+            size = min(BATCH_SIZE, missing - done)
+            rows = []
+            for i in range(size):
+                currency = rng.choices(currencies, currency_weights)[0]
+                amount = Decimal(rng.randrange(1_000, 250_000, 50)) * currency.exchange_rate
+                amount = amount.quantize(Decimal(1).scaleb(-currency.decimal_places))
+                created = now - timedelta(days=rng.randint(0, 720), minutes=i % 1440)
+                rows.append(
+                    (
+                        f"{rng.choice(TOPICS)} #{start + done + i + 1}",
+                        rng.choice(accounts),
+                        currency.pk,
+                        rng.choices(owners, owner_weights)[0],
+                        rng.choices(stages, stage_weights)[0],
+                        str(Opportunity.State.OPEN),
+                        str(Opportunity.StatusReason.IN_PROGRESS),
+                        amount,
+                        amount,
+                        today + timedelta(days=rng.randint(-30, 365)),
+                        to_db(created),
+                        to_db(created),
+                    )
+                )
+            with transaction.atomic():
+                bulk_insert(Opportunity, BULK_OPPORTUNITY_FIELDS, rows, connection=connection)
+            done += size
+            if progress is not None:
+                progress(size)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {connection.ops.quote_name(Opportunity._meta.db_table)}")
+    return missing
+
+
 @contextmanager
 def _fast_bulk_writes(connection):
     """On SQLite, trade crash safety for speed while the bulk insert runs.
@@ -320,17 +403,28 @@ def _analyze(connection) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--leads", type=int, required=True, help="Leads there should be.")
+    parser.add_argument(
+        "--opportunities", type=int, default=0, help="Open opportunities there should be."
+    )
     parser.add_argument("--seed", type=int, default=20261122, help="Random seed.")
     args = parser.parse_args(argv)
-    if args.leads < 0:
-        parser.error("--leads must be zero or more.")
+    if args.leads < 0 or args.opportunities < 0:
+        parser.error("--leads and --opportunities must be zero or more.")
     missing = max(0, args.leads - Lead.objects.count())
     if not missing:
         print(f"{args.leads} leads or more already exist; none added.")
-        return 0
-    with tqdm(total=missing, unit="lead", desc="Creating leads", file=sys.stderr) as bar:
-        added = add_generated_leads(args.leads, seed=args.seed, progress=bar.update)
-    print(f"Added {added} leads ({args.leads} in all).")
+    else:
+        with tqdm(total=missing, unit="lead", desc="Creating leads", file=sys.stderr) as bar:
+            added = add_generated_leads(args.leads, seed=args.seed, progress=bar.update)
+        print(f"Added {added} leads ({args.leads} in all).")
+    open_now = Opportunity.objects.filter(state=Opportunity.State.OPEN).count()
+    missing = max(0, args.opportunities - open_now)
+    if missing:
+        with tqdm(total=missing, unit="opp", desc="Creating opportunities", file=sys.stderr) as bar:
+            added = add_generated_opportunities(
+                args.opportunities, seed=args.seed, progress=bar.update
+            )
+        print(f"Added {added} open opportunities ({args.opportunities} in all).")
     return 0
 
 

@@ -69,6 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=20, help="Timed runs per case.")
     parser.add_argument("--warmup", type=int, default=3, help="Untimed runs per case first.")
     parser.add_argument(
+        "--opportunities",
+        type=int,
+        help="Open opportunities in the bench database (default: a tenth of --leads).",
+    )
+    parser.add_argument(
         "--bulk", type=int, default=1000, help="Leads in the bulk qualify case (default 1000)."
     )
     parser.add_argument(
@@ -78,8 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, help="Where to write the results.")
     args = parser.parse_args(argv)
+    if args.opportunities is None:
+        args.opportunities = args.leads // 10
 
-    open_bench_database(args.leads, args.database_url)
+    open_bench_database(args.leads, args.database_url, opportunities=args.opportunities)
     results, info = run_cases(args)
     print_table(results, info)
     target = args.json or RESULTS_DIR / f"{info['vendor']}-{args.leads}.json"
@@ -94,7 +101,9 @@ def main(argv: list[str] | None = None) -> int:
 # --- The bench database ------------------------------------------------------------------------
 
 
-def open_bench_database(leads: int, database_url: str | None = None) -> str:
+def open_bench_database(
+    leads: int, database_url: str | None = None, *, opportunities: int = 0
+) -> str:
     """Point Django at the bench database (`database_url`, or the one for `leads`),
     build it if needed, and set Django up. Every benchmark script starts here."""
     url = database_url or bench_database_url(os.environ.get("DATABASE_URL", ""), leads)
@@ -102,7 +111,7 @@ def open_bench_database(leads: int, database_url: str | None = None) -> str:
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "benchmarks.settings"}
     os.environ.update(env)
     print(f"Bench database: {url}", flush=True)
-    build_database(url, leads, env)
+    build_database(url, leads, env, opportunities=opportunities)
 
     if str(BASE_DIR) not in sys.path:
         sys.path.insert(0, str(BASE_DIR))
@@ -129,8 +138,9 @@ def refuse_dev_database(url: str) -> None:
         sys.exit("Refusing to benchmark on the development database leadline.")
 
 
-def build_database(url: str, leads: int, env: dict) -> None:
-    """Create the database if needed, migrate it, top its leads up to `leads`."""
+def build_database(url: str, leads: int, env: dict, *, opportunities: int = 0) -> None:
+    """Create the database if needed, migrate it, top its leads up to `leads` and
+    its open opportunities up to `opportunities`."""
     if url.startswith(("postgres://", "postgresql://")):
         import psycopg
 
@@ -146,7 +156,14 @@ def build_database(url: str, leads: int, env: dict) -> None:
     subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True, cwd=BASE_DIR)
     subprocess.run([*manage, "seed_demo", "--force"], env=env, check=True, cwd=BASE_DIR)
     subprocess.run(
-        [sys.executable, str(BASE_DIR / "benchmarks" / "generate.py"), "--leads", str(leads)],
+        [
+            sys.executable,
+            str(BASE_DIR / "benchmarks" / "generate.py"),
+            "--leads",
+            str(leads),
+            "--opportunities",
+            str(opportunities),
+        ],
         env=env,
         check=True,
         cwd=BASE_DIR,
@@ -195,6 +212,18 @@ def run_cases(args) -> tuple[list[Result], dict]:
 
         return get
 
+    from django.utils import timezone
+
+    from crm import process
+    from opportunities.models import Opportunity
+
+    open_opportunities = Opportunity.objects.filter(state=Opportunity.State.OPEN).count()
+    develop = process.opportunity_stages()[0]
+    year = timezone.localdate().year
+    # "Show more" deep in the Develop column: past its newest half.
+    develop_pks = Opportunity.objects.filter(state="open", stage=develop).order_by("-pk")
+    middle = develop_pks.count() // 2
+    deep_opportunity = develop_pks.values_list("pk", flat=True)[middle] if middle else 1
     lead = timeline_lead(rep)
     deep = deep_cursor(Lead, Cursor, min(100_000, args.leads // 2))
     closed_filter = {"lead_source": "web", "rating": "hot"}
@@ -264,6 +293,32 @@ def run_cases(args) -> tuple[list[Result], dict]:
             50,
         ),
         Case("Opportunities", page(client, "/opportunities/"), list_target, max_queries=8),
+        Case(
+            f"Opportunity board, {open_opportunities:,} open",
+            page(manager_client, "/opportunities/board/"),
+            list_target,
+            max_queries=10,
+        ),
+        Case(
+            "Opportunity board, my opportunities closing this year",
+            page(
+                client,
+                "/opportunities/board/",
+                {"mine": "on", "close_after": f"{year}-01-01", "close_before": f"{year}-12-31"},
+            ),
+            list_target,
+            max_queries=10,
+        ),
+        Case(
+            "Opportunity board, show more (Develop)",
+            page(
+                manager_client,
+                "/opportunities/board/",
+                {"column": develop.pk, "after": deep_opportunity},
+            ),
+            list_target,
+            max_queries=10,
+        ),
         Case(
             "Lead-source report, last 90 days",
             page(manager_client, "/reports/lead-sources/"),

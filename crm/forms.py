@@ -79,12 +79,20 @@ class OwnedRecordForm(forms.ModelForm):
 class StepsForm(forms.ModelForm):
     """The active stage's steps of a record, filled in on the stage bar: a model
     form over the steps' fields (`fields`, built per stage with steps_form()),
-    styled for the bar; `required` names the steps that gate Next stage (marked,
-    not enforced here: saving some steps and leaving others for later is fine)."""
+    styled for the bar, labelled with the steps' names (`labels`); `required`
+    names the steps that gate Next stage (marked, not enforced here: saving some
+    steps and leaving others for later is fine)."""
 
-    def __init__(self, *args, required: frozenset[str] = frozenset(), **kwargs):
+    def __init__(
+        self,
+        *args,
+        required: frozenset[str] = frozenset(),
+        labels: dict[str, str] | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         for name, field in self.fields.items():
+            field.label = (labels or {}).get(name, field.label)
             widget = field.widget
             if isinstance(widget, forms.CheckboxInput):
                 widget.attrs.setdefault("class", "form-check-input")

@@ -127,7 +127,14 @@ def steps_view(
     if editing and fields:
         required = frozenset(s.step.field_name for s in bar.steps if s.step.is_required)
         cls = steps_form(type(record), form_class, fields)
-        form = cls(request.POST or None, instance=record, required=required, **(form_kwargs or {}))
+        labels = {s.step.field_name: s.step.name for s in bar.editable_steps}
+        form = cls(
+            request.POST or None,
+            instance=record,
+            required=required,
+            labels=labels,
+            **(form_kwargs or {}),
+        )
     is_htmx = request.headers.get("HX-Request") == "true"
     if request.method == "POST" and form is not None and form.is_valid():
         try:

@@ -122,6 +122,14 @@ class BoardFilter(OpportunityFilterFields):
             (c.pk, c.code) for c in currencies if c.is_active
         ]
 
+    def offer_flows(self, flows) -> None:
+        """Offer `flows` (already read) in the flow filter, when there is a choice."""
+        field = self.form.fields["flow"]
+        if len(flows) < 2:
+            field.widget = forms.HiddenInput()
+        else:
+            field.widget.choices = [("", "My process")] + [(f.pk, f.name) for f in flows]
+
     @property
     def chosen_flow(self):
         return self.form.cleaned_data.get("flow") if self.form.is_valid() else None

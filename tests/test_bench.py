@@ -53,6 +53,8 @@ def test_bench_script_runs_at_a_tiny_size(tmp_path):
         "sorted by company",
         "Lead page",
         "Opportunities",
+        "Opportunity board",
+        "show more",
         "Lead-source report, last 90 days",
         "Lead-source report, whole history",
         "qualify_lead",

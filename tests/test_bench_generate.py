@@ -96,3 +96,18 @@ def test_generated_leads_have_a_realistic_spread(seeded):
     assert dates[-1] - dates[0] > timedelta(days=365)
     assert dates == sorted(dates)
     assert len(set(generated.values_list("email", flat=True))) == generated.count()
+
+
+def test_generated_opportunities_top_the_open_count_up_and_fill_the_board(seeded):
+    from benchmarks.generate import add_generated_opportunities
+    from opportunities.models import Opportunity
+
+    open_now = Opportunity.objects.filter(state="open").count()
+    assert add_generated_opportunities(open_now + 40) == 40
+    assert add_generated_opportunities(open_now + 40) == 0  # idempotent
+    generated = Opportunity.objects.filter(name__contains=" #")
+    assert generated.count() == 40
+    assert {o.stage.name for o in generated} == {"Develop", "Propose", "Close"}
+    assert all(o.account_id and o.estimated_revenue for o in generated)
+    for opportunity in generated:
+        opportunity.full_clean()  # valid rows, as the ORM would write them

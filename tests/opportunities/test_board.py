@@ -130,7 +130,8 @@ def test_a_refused_drop_answers_the_reason_and_changes_nothing(client, rep, rep2
     )
     assert response.status_code == 409
     assert response.json() == {
-        "error": "These required steps are not filled in yet: Customer need."
+        "error": f"“{opportunity}” was not moved: These required steps are not filled in "
+        "yet: Customer need."
     }
 
     client.force_login(rep2)
