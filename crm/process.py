@@ -9,7 +9,9 @@ a lead continues the lead's flow: one process from lead to opportunity.
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value
 
 from .models import ProcessFlow, ProcessStage, ProcessStep
 
@@ -71,6 +73,57 @@ def first_lead_stage(user=None) -> ProcessStage | None:
 def first_opportunity_stage(user=None) -> ProcessStage | None:
     """The stage a new opportunity of `user` starts at (Develop)."""
     return first_stage(ProcessStage.Entity.OPPORTUNITY, user=user)
+
+
+@dataclass
+class FlowMap:
+    """Every flow's stages as ids, read in one query for a service that places
+    many records (a bulk qualify): which flow a stage is in, where each flow
+    starts for leads and for opportunities, which stages have a required step,
+    and the user's flow (see user_flow)."""
+
+    flow_of: dict[int, int]
+    starts: dict[tuple[int, str], int]
+    gated: frozenset[int]
+    users_flow: int | None
+
+    @classmethod
+    def read(cls, user=None) -> FlowMap:
+        for_role = Value(False)
+        if getattr(user, "pk", None) is not None:
+            for_role = Exists(
+                ProcessFlow.default_for_groups.through.objects.filter(
+                    processflow_id=OuterRef("process_id"), group__user=user
+                )
+            )
+        required = ProcessStep.objects.filter(stage_id=OuterRef("pk"), is_required=True)
+        rows = (
+            ProcessStage.objects.annotate(
+                for_role=for_role,
+                gated=Exists(required),
+            )
+            .order_by("process__name", "process_id", "order", "pk")
+            .values_list("pk", "process_id", "entity", "process__is_default", "for_role", "gated")
+        )
+        flow_of, starts, gated = {}, {}, set()
+        role_flow = default_flow = None
+        for pk, flow, entity, is_default, for_role, has_required in rows:
+            flow_of[pk] = flow
+            starts.setdefault((flow, entity), pk)
+            if has_required:
+                gated.add(pk)
+            if for_role and role_flow is None:
+                role_flow = flow
+            if is_default:
+                default_flow = flow
+        return cls(flow_of, starts, frozenset(gated), role_flow or default_flow)
+
+    def first_stage(self, entity: str, *, stage: int | None = None) -> int | None:
+        """first_stage() from the map: the first `entity` stage of the flow of
+        `stage`, else of the user's flow."""
+        flow = self.flow_of.get(stage) if stage is not None else None
+        found = self.starts.get((flow, entity)) if flow is not None else None
+        return found or self.starts.get((self.users_flow, entity))
 
 
 def opportunity_stages() -> list[ProcessStage]:

@@ -16,7 +16,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, transaction
-from django.db.models import Exists, Model, OuterRef, Subquery
+from django.db.models import Exists, Model, OuterRef
 from django.utils import timezone
 
 from accounts.models import Account, Contact
@@ -25,7 +25,7 @@ from activities.models import Connection
 from activities.services import carry_stakeholders
 from crm import process
 from crm.history import set_history_user
-from crm.models import Currency, OrganizationSettings, ProcessFlow, ProcessStage, ProcessStep
+from crm.models import Currency, OrganizationSettings, ProcessFlow, ProcessStage
 from crm.money import convert
 from crm.permissions import ensure_can_assign, ensure_can_change, ensure_can_delete
 from crm.records import read_only_message
@@ -124,11 +124,13 @@ def _ensure_can_act(user: AbstractBaseUser | None) -> None:
         raise PermissionDenied("You must be signed in with an active account to change leads.")
 
 
-def _lock(lead: Lead, **annotations: Any) -> Lead:
+def _lock(lead: Lead, related: tuple[str, ...] = (), **annotations: Any) -> Lead:
     """The lead's row, locked until the transaction ends, as it is now in the
-    database (with `annotations` read in the same query)."""
+    database (with the `related` rows joined, not locked, and `annotations` read
+    in the same query)."""
     try:
-        return Lead.objects.select_for_update().annotate(**annotations).get(pk=lead.pk)
+        rows = Lead.objects.select_for_update(of=("self",)).select_related(*related)
+        return rows.annotate(**annotations).get(pk=lead.pk)
     except Lead.DoesNotExist:
         raise LeadError("This lead no longer exists.") from None
 
@@ -395,38 +397,13 @@ def _resolve_currency(
 
 class _QualifyDefaults:
     """What every qualify reads but no single lead changes: the organisation
-    settings and the stage new opportunities start at in each flow. Read once
-    per bulk qualify (and per flow) instead of once per lead."""
+    settings and the process flows' stages (process.FlowMap: where each flow's
+    opportunities start, which stages have required steps). Read once per bulk
+    qualify instead of once per lead."""
 
     def __init__(self, user: AbstractBaseUser) -> None:
-        self.user = user
-        first_stage = process.stages(ProcessStage.Entity.OPPORTUNITY, user=user).values("pk")
-        required = ProcessStep.objects.filter(
-            is_required=True, stage__entity=ProcessStage.Entity.LEAD
-        )
-        self.settings = OrganizationSettings.load(
-            opportunity_stage_id=Subquery(first_stage[:1]),
-            users_flow_id=Subquery(process.user_flow(user)),
-            gated=Exists(required),
-        )
-        # Whether any lead stage has a required step (most organisations: none).
-        self.gated: bool = self.settings.gated
-        # The user's flow's first opportunity stage, for a lead without a flow.
-        self._users_stage_id: int | None = self.settings.opportunity_stage_id
-        self._by_flow: dict[int, int | None] = {
-            self.settings.users_flow_id: self.settings.opportunity_stage_id
-        }
-
-    def opportunity_stage_id(self, flow_id: int | None) -> int | None:
-        """Where the opportunity of a lead in flow `flow_id` starts: that flow's
-        first opportunity stage (one process from lead to opportunity), else the
-        user's flow's."""
-        if flow_id is None:
-            return self._users_stage_id
-        if flow_id not in self._by_flow:
-            first = process.stages(ProcessStage.Entity.OPPORTUNITY, flow=flow_id).first()
-            self._by_flow[flow_id] = first.pk if first else None
-        return self._by_flow[flow_id] or self._users_stage_id
+        self.settings = OrganizationSettings.load()
+        self.flows = process.FlowMap.read(user)
 
 
 @transaction.atomic
@@ -484,8 +461,8 @@ def _qualify(
     # Whether there are stakeholders to carry comes with the lock: most leads have none.
     locked = _lock(
         lead,
+        related=("currency",),  # its rate converts the budget
         has_stakeholders=Exists(Connection.objects.filter(lead=OuterRef("pk"))),
-        flow_id=Subquery(ProcessStage.objects.filter(pk=OuterRef("stage_id")).values("process_id")),
     )
     ensure_can_change(user, locked)
     if not locked.is_active:
@@ -494,7 +471,10 @@ def _qualify(
             "can be qualified."
         )
     # Qualify is the lead's Next stage: the required steps of its stage gate it.
-    missing = process.missing_steps(locked, locked.stage_id) if defaults.gated else []
+    flows = defaults.flows
+    missing = (
+        process.missing_steps(locked, locked.stage_id) if locked.stage_id in flows.gated else []
+    )
     if missing:
         raise RequiredStepsMissing(missing)
     settings = defaults.settings
@@ -590,7 +570,8 @@ def _qualify(
             account=account,
             contact=contact,
             currency=_resolve_currency(currency, locked, settings),
-            stage_id=defaults.opportunity_stage_id(locked.flow_id),
+            # The lead's flow continues: one process from lead to opportunity.
+            stage_id=flows.first_stage(ProcessStage.Entity.OPPORTUNITY, stage=locked.stage_id),
         )
         if locked.has_stakeholders:
             carry_stakeholders(lead=locked, opportunity=opportunity)

@@ -682,13 +682,14 @@ def test_bulk_qualify_passes_options_to_each_lead(rep, manual_qualify):
 
 
 def test_qualify_lead_statement_count_stays_low(rep, django_assert_max_num_queries):
-    """Lock (which also says whether there are stakeholders to carry); settings
-    with the start stage; one probe for duplicates; account, contact and
-    opportunity inserts, each with its history row; the lead update and its
-    history row: 11, plus the savepoint pair the service's transaction becomes
-    inside the test's own transaction."""
+    """Lock (which also says whether there are stakeholders to carry, and joins
+    the lead's currency); settings; the flows' stages (where the lead's flow
+    starts opportunities, which stages have required steps); one probe for
+    duplicates; account, contact and opportunity inserts, each with its history
+    row; the lead update and its history row: 12, plus the savepoint pair the
+    service's transaction becomes inside the test's own transaction."""
     lead = LeadFactory(owner=rep)
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(14):
         result = services.qualify_lead(lead=lead, user=rep)
     assert result.opportunity.stage.name == "Develop"
     lead.refresh_from_db()
@@ -697,9 +698,9 @@ def test_qualify_lead_statement_count_stays_low(rep, django_assert_max_num_queri
 
 def test_bulk_qualify_reads_settings_once(rep, django_assert_max_num_queries):
     leads = LeadFactory.create_batch(3, owner=rep)
-    # The settings once, the batch's transaction (a savepoint pair inside the
-    # test's), then per lead what one qualify costs without the settings.
-    with django_assert_max_num_queries(1 + 2 + 3 * 12):
+    # The settings and the flows once, the batch's transaction (a savepoint pair
+    # inside the test's), then per lead what one qualify costs without them.
+    with django_assert_max_num_queries(2 + 2 + 3 * 12):
         results = services.qualify_leads(leads=leads, user=rep)
     assert all(r.ok for r in results)
     assert Opportunity.objects.filter(originating_lead__in=leads).count() == 3
