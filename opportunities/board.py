@@ -3,10 +3,11 @@ column with its count and estimated revenue in the base currency and its first
 page of cards.
 
 Whatever the number of opportunities, a board is three queries: the flows and
-their stages, one aggregate for every column's count and total (grouped by stage over
-a covering partial index of open opportunities, each revenue converted at its
-currency's current rate), and one query for every column's cards (a UNION ALL
-of one index range scan per stage, each LIMITed to a page).
+their stages, one aggregate for every column's count and total (over the totals
+per stage, owner and currency that database triggers keep, see StageTotal;
+over the matching opportunities when a filter needs them), and one query for
+every column's cards (a UNION ALL of one index range scan per stage, each
+LIMITed to a page).
 """
 
 from __future__ import annotations
@@ -14,24 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import (
-    Case,
-    Count,
-    Exists,
-    ExpressionWrapper,
-    F,
-    FloatField,
-    OuterRef,
-    QuerySet,
-    Sum,
-    Value,
-    When,
-)
+from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
 
 from crm.db import pks_sql, union_all
 from crm.models import ProcessFlow, ProcessStage
 
-from .models import Opportunity
+from .models import Opportunity, StageTotal
 
 CARDS_PER_COLUMN = 20
 
@@ -118,52 +107,65 @@ def cards(
     return by_stage
 
 
+def column_totals(
+    opportunities: QuerySet[Opportunity],
+    stage_ids: list[int],
+    *,
+    rates: dict[int, Decimal],
+    summed: dict | None,
+) -> dict[int, tuple[int, Decimal]]:
+    """Each stage's open opportunities: how many, and their estimated revenue in
+    the base currency (at `rates`, a currency id's units per base unit).
+
+    With `summed` (the filters as StageTotal fields: owner, currency; {} for
+    none), from the totals the triggers keep: a few rows per stage, whatever
+    the number of opportunities. Other filters (a close date range, a search)
+    need the opportunities themselves: one aggregate over those that match."""
+    if summed is not None:
+        rows = (
+            StageTotal.objects.filter(stage_id__in=stage_ids, **summed)
+            .values("stage_id", "currency_id")
+            .annotate(count=Sum("opportunities"), total=Sum("revenue"))
+            .order_by()
+        )
+    else:
+        rows = (
+            opportunities.filter(stage_id__in=stage_ids)
+            .values("stage_id", "currency_id")
+            .annotate(count=Count("*"), total=Sum("estimated_revenue"))
+            .order_by()
+        )
+    totals = {stage_id: (0, Decimal(0)) for stage_id in stage_ids}
+    for row in rows:
+        count, total = totals[row["stage_id"]]
+        revenue = Decimal(str(row["total"] or 0)) / rates.get(row["currency_id"], Decimal(1))
+        totals[row["stage_id"]] = (count + row["count"], total + revenue)
+    return totals
+
+
 def board(
     opportunities: QuerySet[Opportunity],
     stages: list[ProcessStage],
     *,
     rates: dict[int, Decimal],
+    summed: dict | None = None,
     per_column: int = CARDS_PER_COLUMN,
 ) -> list[Column]:
     """The columns of `stages` for the open `opportunities` (already filtered):
-    counts and totals (in the base currency, at `rates`: a currency id's units
-    per base unit) from one aggregate query, and each column's first cards."""
-    columns = {stage.pk: Column(stage=stage) for stage in stages}
-    # Grouped by stage alone, so the database reads the stage index in order and
-    # sorts nothing; each row's revenue is converted by its currency's rate.
-    # In floating point: SQLite stores decimals as floats anyway, and Django's
-    # decimal arithmetic there casts every row's value through text (4x slower).
-    # The base currency first: most rows stop at the first branch.
-    in_base = Case(
-        *(
-            When(
-                currency_id=pk,
-                then=ExpressionWrapper(
-                    F("estimated_revenue") * Value(1 / float(rate)), output_field=FloatField()
-                ),
-            )
-            for pk, rate in sorted(rates.items(), key=lambda item: item[1] != 1)
-        ),
-        output_field=FloatField(),
-    )
-    figures = (
-        opportunities.filter(stage_id__in=list(columns))
-        .values("stage_id")
-        .annotate(count=Count("*"), total=Sum(in_base))
-        .order_by()
-    )
-    for row in figures:
-        column = columns[row["stage_id"]]
-        column.count = row["count"]
-        column.total = Decimal(str(row["total"] or 0))
-    for stage_id, stage_cards in cards(opportunities, list(columns), per_column=per_column).items():
-        column = columns[stage_id]
-        column.cards = stage_cards[:per_column]
-        if len(stage_cards) > per_column:
+    counts and totals (column_totals: one query) and each column's first cards
+    (cards: one query)."""
+    ids = [stage.pk for stage in stages]
+    totals = column_totals(opportunities, ids, rates=rates, summed=summed)
+    found = cards(opportunities, ids, per_column=per_column)
+    columns = []
+    for stage in stages:
+        count, total = totals[stage.pk]
+        column = Column(stage=stage, count=count, total=total.quantize(Decimal("0.01")))
+        column.cards = found[stage.pk][:per_column]
+        if len(found[stage.pk]) > per_column:
             column.more_after = column.cards[-1].pk
-    for column in columns.values():
-        column.total = column.total.quantize(Decimal("0.01"))
-    return list(columns.values())
+        columns.append(column)
+    return columns
 
 
 def exchange_rates(currencies) -> dict[int, Decimal]:

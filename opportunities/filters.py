@@ -130,6 +130,30 @@ class BoardFilter(OpportunityFilterFields):
         else:
             field.widget.choices = [("", "My process")] + [(f.pk, f.name) for f in flows]
 
+    def summed(self) -> dict | None:
+        """The filters as StageTotal fields ({} for none), when the totals the
+        triggers keep can answer them (owner, my opportunities, currency); None
+        when a filter needs the opportunities themselves (search, close dates)."""
+        if not self.is_bound:
+            return {}
+        if not self.form.is_valid():
+            return None
+        data = self.form.cleaned_data
+        if data.get("q") or data.get("close_after") or data.get("close_before"):
+            return None
+        owners = set()
+        if data.get("owner"):
+            owners.add(data["owner"].pk)
+        if data.get("mine"):
+            owners.add(self.request.user.pk)
+        fields: dict = {}
+        if owners:
+            # Both an owner and "mine": only when they are the same user.
+            fields["owner_id__in"] = list(owners) if len(owners) == 1 else []
+        if data.get("currency"):
+            fields["currency_id"] = data["currency"].pk
+        return fields
+
     @property
     def chosen_flow(self):
         return self.form.cleaned_data.get("flow") if self.form.is_valid() else None

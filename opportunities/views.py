@@ -236,7 +236,9 @@ def opportunity_board(request: HttpRequest) -> HttpResponse:
         )
     currencies = list(Currency.objects.all())  # a handful: the rates and the filter's choices
     filterset.offer_currencies(currencies)
-    columns = board.board(opportunities, stages, rates=board.exchange_rates(currencies))
+    columns = board.board(
+        opportunities, stages, rates=board.exchange_rates(currencies), summed=filterset.summed()
+    )
     _prepare_cards(request, columns)
     settings = OrganizationSettings.load()
     return render(
