@@ -18,7 +18,7 @@ from decimal import Decimal
 from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
 
 from crm.db import pks_sql, union_all
-from crm.models import ProcessFlow, ProcessStage
+from crm.models import Currency, ProcessFlow, ProcessStage
 
 from .models import Opportunity, StageTotal
 
@@ -76,11 +76,14 @@ def cards(
     opportunities: QuerySet[Opportunity],
     stage_ids: list[int],
     *,
+    currencies: dict[int, Currency],
     after: int | None = None,
     per_column: int = CARDS_PER_COLUMN,
 ) -> dict[int, list[Opportunity]]:
     """Up to `per_column` + 1 cards of each stage (newest first, past `after`), by
-    stage id; one query."""
+    stage id; one query, joined to the account, contact and owner (each card's
+    currency is taken from `currencies`, all of them by id: joining it too made
+    PostgreSQL's planning of the join cost more than the query)."""
     parts = []
     for stage_id in stage_ids:
         part = opportunities.filter(stage_id=stage_id)
@@ -95,10 +98,11 @@ def cards(
         return by_stage
     rows = (
         Opportunity.objects.filter(pk__in=pks)
-        .select_related("account", "contact", "owner", "currency")
+        .select_related("account", "contact", "owner")
         .order_by("-pk")
     )
     for card in rows:
+        card.currency = currencies[card.currency_id]
         # The card's estimated revenue in the base currency: the board's script
         # moves it from one column's total to another's on a drop.
         revenue = card.estimated_revenue
@@ -147,16 +151,17 @@ def board(
     opportunities: QuerySet[Opportunity],
     stages: list[ProcessStage],
     *,
-    rates: dict[int, Decimal],
+    currencies: dict[int, Currency],
     summed: dict | None = None,
     per_column: int = CARDS_PER_COLUMN,
 ) -> list[Column]:
     """The columns of `stages` for the open `opportunities` (already filtered):
-    counts and totals (column_totals: one query) and each column's first cards
-    (cards: one query)."""
+    counts and totals in the base currency (column_totals: one query) and each
+    column's first cards (cards: one query). `currencies`: every one, by id."""
     ids = [stage.pk for stage in stages]
+    rates = {pk: currency.exchange_rate for pk, currency in currencies.items()}
     totals = column_totals(opportunities, ids, rates=rates, summed=summed)
-    found = cards(opportunities, ids, per_column=per_column)
+    found = cards(opportunities, ids, currencies=currencies, per_column=per_column)
     columns = []
     for stage in stages:
         count, total = totals[stage.pk]
@@ -166,8 +171,3 @@ def board(
             column.more_after = column.cards[-1].pk
         columns.append(column)
     return columns
-
-
-def exchange_rates(currencies) -> dict[int, Decimal]:
-    """Each currency's rate by id."""
-    return {c.pk: c.exchange_rate for c in currencies}

@@ -189,7 +189,10 @@ class Opportunity(models.Model):
             ),
             models.Index(fields=["owner", "state", "-created_at"], name="opp_owner_state_created"),
             models.Index(fields=["state", "-created_at"], name="opp_state_created"),
-            models.Index(fields=["-created_at"], name="opp_created"),
+            # The list's order, the primary key breaking ties: a page and its capped
+            # count read the index alone (with created_at only, PostgreSQL sorted
+            # each run of equal times, 6 ms for the count at 100,000).
+            models.Index(fields=["-created_at", "-id"], name="opp_created_id"),
             # The lead-source report's won opportunities: every column it reads.
             models.Index(
                 fields=[

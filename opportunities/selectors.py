@@ -11,8 +11,13 @@ from .models import Opportunity
 
 
 def opportunity_list() -> QuerySet[Opportunity]:
-    """Every opportunity, with what a row of the list shows joined in."""
-    return Opportunity.objects.select_related("account", "contact", "currency", "stage", "owner")
+    """Every opportunity, with what a row of the list shows: the account, contact
+    and owner joined, the currencies and stages (a few rows) read after. Joining
+    those two as well made PostgreSQL plan the six-table join for 4.5 ms, to
+    read 50 rows in 0.6."""
+    return Opportunity.objects.select_related("account", "contact", "owner").prefetch_related(
+        "currency", "stage"
+    )
 
 
 def opportunity_for_page(pk: int) -> Opportunity:

@@ -234,10 +234,13 @@ def opportunity_board(request: HttpRequest) -> HttpResponse:
         return _more_cards(
             request, opportunities, stages, int(column_id), int(request.GET["after"])
         )
-    currencies = list(Currency.objects.all())  # a handful: the rates and the filter's choices
+    currencies = list(Currency.objects.all())  # a handful: rates, codes, the filter's choices
     filterset.offer_currencies(currencies)
     columns = board.board(
-        opportunities, stages, rates=board.exchange_rates(currencies), summed=filterset.summed()
+        opportunities,
+        stages,
+        currencies={c.pk: c for c in currencies},
+        summed=filterset.summed(),
     )
     _prepare_cards(request, columns)
     settings = OrganizationSettings.load()
@@ -296,7 +299,8 @@ def _more_cards(request, opportunities, stages, column_id: int, after: int) -> H
     if stage is None:
         return HttpResponse(status=404)
     per = board.CARDS_PER_COLUMN
-    found = board.cards(opportunities, [stage.pk], after=after)[stage.pk]
+    currencies = {c.pk: c for c in Currency.objects.all()}
+    found = board.cards(opportunities, [stage.pk], currencies=currencies, after=after)[stage.pk]
     column = board.Column(stage=stage, cards=found[:per])
     if len(found) > per:
         column.more_after = column.cards[-1].pk
