@@ -11,6 +11,7 @@ back to its originating lead) and its own stage active.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.db import models
@@ -30,6 +31,8 @@ def step_value(record, field_name: str):
         return getattr(record, f"get_{field_name}_display")()
     if isinstance(found, models.BooleanField):
         return "Yes" if value else "No"
+    if isinstance(value, Decimal):
+        return f"{value:,.{found.decimal_places}f}"
     return value
 
 

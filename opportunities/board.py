@@ -20,7 +20,8 @@ from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
 from crm.db import pks_sql, union_all
 from crm.models import Currency, ProcessFlow, ProcessStage
 
-from .models import Opportunity, StageTotal
+from . import stage_totals
+from .models import Opportunity
 
 CARDS_PER_COLUMN = 20
 
@@ -122,16 +123,20 @@ def column_totals(
     the base currency (at `rates`, a currency id's units per base unit).
 
     With `summed` (the filters as StageTotal fields: owner, currency; {} for
-    none), from the totals the triggers keep: a few rows per stage, whatever
-    the number of opportunities. Other filters (a close date range, a search)
-    need the opportunities themselves: one aggregate over those that match."""
+    none), from the totals the triggers keep (opportunities.stage_totals): a
+    few rows per stage, whatever the number of opportunities (folding the
+    changes into the totals once they pile up). Other filters (a close date
+    range, a search) need the opportunities themselves: one aggregate over
+    those that match."""
+    totals = {stage_id: (0, Decimal(0)) for stage_id in stage_ids}
     if summed is not None:
-        rows = (
-            StageTotal.objects.filter(stage_id__in=stage_ids, **summed)
-            .values("stage_id", "currency_id")
-            .annotate(count=Sum("opportunities"), total=Sum("revenue"))
-            .order_by()
-        )
+        found, changes = stage_totals.totals(stage_ids, **summed)
+        if changes > stage_totals.FOLD_AFTER:
+            stage_totals.fold()
+        rows = [
+            {"stage_id": stage, "currency_id": currency, "count": count, "total": revenue}
+            for (stage, currency), (count, revenue) in found.items()
+        ]
     else:
         rows = (
             opportunities.filter(stage_id__in=stage_ids)
@@ -139,7 +144,6 @@ def column_totals(
             .annotate(count=Count("*"), total=Sum("estimated_revenue"))
             .order_by()
         )
-    totals = {stage_id: (0, Decimal(0)) for stage_id in stage_ids}
     for row in rows:
         count, total = totals[row["stage_id"]]
         revenue = Decimal(str(row["total"] or 0)) / rates.get(row["currency_id"], Decimal(1))

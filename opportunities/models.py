@@ -231,11 +231,10 @@ class Opportunity(models.Model):
 
 class StageTotal(models.Model):
     """The open opportunities of a stage, owner and currency: how many, and their
-    estimated revenue. Kept by database triggers on the opportunity table (see
-    migration 0007: every write, ORM or not, counts), so the board adds its
-    columns up from a few hundred rows instead of every open opportunity.
-    Opportunities without a stage are not counted. Rows are never deleted: a
-    count that falls to zero stays as a zero."""
+    estimated revenue, as of the last fold. With the changes not yet folded
+    (StageTotalChange), it gives the board's column totals from a few hundred
+    rows instead of every open opportunity (opportunities.stage_totals).
+    Opportunities without a stage are not counted."""
 
     stage = models.ForeignKey(
         "crm.ProcessStage",
@@ -270,3 +269,39 @@ class StageTotal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.opportunities} open at stage {self.stage_id}"
+
+
+class StageTotalChange(models.Model):
+    """One change to a StageTotal, written by the database triggers on the
+    opportunity table (every write counts, ORM or not) and folded into the
+    totals now and then. Only ever inserted by a write, so writes never wait
+    for each other on a total (as they would, and could deadlock, if the
+    triggers updated the totals themselves)."""
+
+    id = models.BigAutoField(primary_key=True)
+    stage = models.ForeignKey(
+        "crm.ProcessStage",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    currency = models.ForeignKey(
+        "crm.Currency",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    opportunities = models.IntegerField()
+    revenue = models.DecimalField(max_digits=20, decimal_places=2)
+
+    def __str__(self) -> str:
+        return f"{self.opportunities:+d} at stage {self.stage_id}"

@@ -1,56 +1,53 @@
-"""The database triggers that keep StageTotal: the open opportunities per stage,
-owner and currency, with their estimated revenue (the board's column totals).
+"""The open opportunities per stage, owner and currency, with their estimated
+revenue: the board's column totals, whatever the number of opportunities.
 
-Triggers rather than service code, so that every write counts: the services,
-the admin, a raw `QuerySet.update()`, the benchmark's bulk COPY. Only the
-columns that change a total fire the update trigger. On PostgreSQL, a move
-between two totals updates them in a fixed order (by key), so two moves in
-opposite directions at the same moment wait for each other instead of
-deadlocking.
+Database triggers on the opportunity table write a StageTotalChange row for
+every write that moves an opportunity into, out of or between totals (the
+services, the admin, a raw `QuerySet.update()`, the benchmark's bulk COPY all
+count). The triggers only insert: two writes never wait for each other on a
+total, so a bulk qualify and a single qualify cannot deadlock over one (they
+did when the triggers updated StageTotal itself). `fold()` moves the changes
+into StageTotal in a short transaction of its own; the board reads both
+(`totals()`), and folds when the changes have piled up.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import Count, Max, Sum, Value
+
 TABLE = "opportunities_opportunity"
 TOTALS = "opportunities_stagetotal"
+CHANGES = "opportunities_stagetotalchange"
 KEY = "stage_id, owner_id, currency_id"
-# What the update trigger watches: the key, the state and the revenue.
+# The columns that can move an opportunity between totals.
 WATCHED = "stage_id, owner_id, currency_id, state, estimated_revenue"
+# The board folds the changes once there are this many.
+FOLD_AFTER = 1000
+# pg_try_advisory_xact_lock's key: one fold at a time.
+FOLD_LOCK = 7_262_011
+
+_ADD = f"INSERT INTO {CHANGES} ({KEY}, opportunities, revenue)"
+_COUNTED = "{row}.state = 'open' AND {row}.stage_id IS NOT NULL"
+
+
+def _change(row: str, sign: str) -> str:
+    """The change row `row` (OLD or NEW) makes, counted in (+) or out (-)."""
+    return (
+        f"{_ADD} SELECT {row}.stage_id, {row}.owner_id, {row}.currency_id, {sign}1, "
+        f"{sign}COALESCE({row}.estimated_revenue, 0) WHERE {_COUNTED.format(row=row)}"
+    )
+
 
 SQLITE_CREATE = [
-    f"""
-CREATE TRIGGER leadline_stage_totals_insert AFTER INSERT ON {TABLE}
-WHEN NEW.state = 'open' AND NEW.stage_id IS NOT NULL
-BEGIN
-  INSERT INTO {TOTALS} ({KEY}, opportunities, revenue)
-  VALUES (NEW.stage_id, NEW.owner_id, NEW.currency_id, 1, COALESCE(NEW.estimated_revenue, 0))
-  ON CONFLICT ({KEY}) DO UPDATE SET
-    opportunities = opportunities + 1, revenue = revenue + excluded.revenue;
-END
-""",
-    f"""
-CREATE TRIGGER leadline_stage_totals_update AFTER UPDATE OF {WATCHED} ON {TABLE}
-BEGIN
-  UPDATE {TOTALS}
-  SET opportunities = opportunities - 1, revenue = revenue - COALESCE(OLD.estimated_revenue, 0)
-  WHERE OLD.state = 'open' AND stage_id = OLD.stage_id AND owner_id = OLD.owner_id
-    AND currency_id = OLD.currency_id;
-  INSERT INTO {TOTALS} ({KEY}, opportunities, revenue)
-  SELECT NEW.stage_id, NEW.owner_id, NEW.currency_id, 1, COALESCE(NEW.estimated_revenue, 0)
-  WHERE NEW.state = 'open' AND NEW.stage_id IS NOT NULL
-  ON CONFLICT ({KEY}) DO UPDATE SET
-    opportunities = opportunities + 1, revenue = revenue + excluded.revenue;
-END
-""",
-    f"""
-CREATE TRIGGER leadline_stage_totals_delete AFTER DELETE ON {TABLE}
-WHEN OLD.state = 'open' AND OLD.stage_id IS NOT NULL
-BEGIN
-  UPDATE {TOTALS}
-  SET opportunities = opportunities - 1, revenue = revenue - COALESCE(OLD.estimated_revenue, 0)
-  WHERE stage_id = OLD.stage_id AND owner_id = OLD.owner_id AND currency_id = OLD.currency_id;
-END
-""",
+    f"CREATE TRIGGER leadline_stage_totals_insert AFTER INSERT ON {TABLE} "
+    f"BEGIN {_change('NEW', '')}; END",
+    f"CREATE TRIGGER leadline_stage_totals_update AFTER UPDATE OF {WATCHED} ON {TABLE} "
+    f"BEGIN {_change('OLD', '-')}; {_change('NEW', '')}; END",
+    f"CREATE TRIGGER leadline_stage_totals_delete AFTER DELETE ON {TABLE} "
+    f"BEGIN {_change('OLD', '-')}; END",
 ]
 SQLITE_DROP = [
     "DROP TRIGGER IF EXISTS leadline_stage_totals_insert",
@@ -60,80 +57,44 @@ SQLITE_DROP = [
 
 POSTGRESQL_CREATE = [
     f"""
-CREATE FUNCTION leadline_stage_total_add(s bigint, o integer, c bigint, n integer, r numeric)
-RETURNS void LANGUAGE sql AS $$
-  INSERT INTO {TOTALS} ({KEY}, opportunities, revenue) VALUES (s, o, c, n, r)
-  ON CONFLICT ({KEY}) DO UPDATE SET
-    opportunities = {TOTALS}.opportunities + EXCLUDED.opportunities,
-    revenue = {TOTALS}.revenue + EXCLUDED.revenue;
-$$
-""",
-    """
 CREATE FUNCTION leadline_stage_totals() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  counted_before boolean := false;
-  counted_after boolean := false;
-  before_revenue numeric := 0;
-  after_revenue numeric := 0;
 BEGIN
   IF TG_OP <> 'INSERT' THEN
-    counted_before := OLD.state = 'open' AND OLD.stage_id IS NOT NULL;
-    before_revenue := COALESCE(OLD.estimated_revenue, 0);
+    {_change("OLD", "-")};
   END IF;
   IF TG_OP <> 'DELETE' THEN
-    counted_after := NEW.state = 'open' AND NEW.stage_id IS NOT NULL;
-    after_revenue := COALESCE(NEW.estimated_revenue, 0);
-  END IF;
-  IF counted_before AND counted_after
-     AND (OLD.stage_id, OLD.owner_id, OLD.currency_id)
-       = (NEW.stage_id, NEW.owner_id, NEW.currency_id) THEN
-    IF before_revenue <> after_revenue THEN
-      PERFORM leadline_stage_total_add(
-        NEW.stage_id, NEW.owner_id, NEW.currency_id, 0, after_revenue - before_revenue);
-    END IF;
-  ELSIF counted_before AND counted_after
-     AND (NEW.stage_id, NEW.owner_id, NEW.currency_id)
-       < (OLD.stage_id, OLD.owner_id, OLD.currency_id) THEN
-    PERFORM leadline_stage_total_add(NEW.stage_id, NEW.owner_id, NEW.currency_id, 1, after_revenue);
-    PERFORM leadline_stage_total_add(
-      OLD.stage_id, OLD.owner_id, OLD.currency_id, -1, -before_revenue);
-  ELSE
-    IF counted_before THEN
-      PERFORM leadline_stage_total_add(
-        OLD.stage_id, OLD.owner_id, OLD.currency_id, -1, -before_revenue);
-    END IF;
-    IF counted_after THEN
-      PERFORM leadline_stage_total_add(
-        NEW.stage_id, NEW.owner_id, NEW.currency_id, 1, after_revenue);
-    END IF;
+    {_change("NEW", "")};
   END IF;
   RETURN NULL;
 END
 $$
 """,
-    f"""
-CREATE TRIGGER leadline_stage_totals_insert_delete AFTER INSERT OR DELETE ON {TABLE}
-FOR EACH ROW EXECUTE FUNCTION leadline_stage_totals()
-""",
-    f"""
-CREATE TRIGGER leadline_stage_totals_update AFTER UPDATE OF {WATCHED} ON {TABLE}
-FOR EACH ROW EXECUTE FUNCTION leadline_stage_totals()
-""",
+    f"CREATE TRIGGER leadline_stage_totals_insert_delete AFTER INSERT OR DELETE ON {TABLE} "
+    "FOR EACH ROW EXECUTE FUNCTION leadline_stage_totals()",
+    f"CREATE TRIGGER leadline_stage_totals_update AFTER UPDATE OF {WATCHED} ON {TABLE} "
+    "FOR EACH ROW EXECUTE FUNCTION leadline_stage_totals()",
 ]
 POSTGRESQL_DROP = [
     f"DROP TRIGGER IF EXISTS leadline_stage_totals_insert_delete ON {TABLE}",
     f"DROP TRIGGER IF EXISTS leadline_stage_totals_update ON {TABLE}",
     "DROP FUNCTION IF EXISTS leadline_stage_totals()",
-    "DROP FUNCTION IF EXISTS leadline_stage_total_add(bigint, integer, bigint, integer, numeric)",
 ]
 
-# The totals of the opportunities already there.
-BACKFILL = f"""
-INSERT INTO {TOTALS} ({KEY}, opportunities, revenue)
-SELECT {KEY}, COUNT(*), COALESCE(SUM(estimated_revenue), 0)
-FROM {TABLE} WHERE state = 'open' AND stage_id IS NOT NULL
-GROUP BY {KEY}
-"""
+# Everything counted afresh from the opportunities (install and repair).
+RECOUNT = [
+    f"DELETE FROM {CHANGES}",
+    f"DELETE FROM {TOTALS}",
+    f"INSERT INTO {TOTALS} ({KEY}, opportunities, revenue) "
+    f"SELECT {KEY}, COUNT(*), COALESCE(SUM(estimated_revenue), 0) FROM {TABLE} "
+    f"WHERE state = 'open' AND stage_id IS NOT NULL GROUP BY {KEY}",
+]
+# Add folded changes to the totals (SQLite and PostgreSQL alike).
+UPSERT = (
+    f"INSERT INTO {TOTALS} ({KEY}, opportunities, revenue) VALUES (%s, %s, %s, %s, %s) "
+    f"ON CONFLICT ({KEY}) DO UPDATE SET "
+    f"opportunities = {TOTALS}.opportunities + excluded.opportunities, "
+    f"revenue = {TOTALS}.revenue + excluded.revenue"
+)
 
 
 def statements(vendor: str, *, create: bool) -> list[str]:
@@ -155,15 +116,72 @@ def uninstall(apps, schema_editor) -> None:
 
 def _install(vendor: str, execute) -> None:
     _uninstall(vendor, execute)
-    for sql in statements(vendor, create=True):
+    for sql in [*statements(vendor, create=True), *RECOUNT]:
         execute(sql)
-    execute(f"DELETE FROM {TOTALS}")
-    execute(BACKFILL)
 
 
 def _uninstall(vendor: str, execute) -> None:
     for sql in statements(vendor, create=False):
         execute(sql)
+
+
+def totals(stage_ids: list[int], **filters) -> tuple[dict[tuple[int, int], list], int]:
+    """The open opportunities of `stage_ids` by (stage, currency): [count,
+    revenue], from the totals and the changes not yet folded, in one query;
+    `filters` narrow them (owner_id__in, currency_id). Also says how many
+    change rows were read (the board folds when there are many)."""
+    from .models import StageTotal, StageTotalChange
+
+    def part(model, rows):
+        return (
+            model.objects.filter(stage_id__in=stage_ids, **filters)
+            .values("stage_id", "currency_id")
+            .annotate(count=Sum("opportunities"), revenue=Sum("revenue"), rows=rows)
+            .order_by()
+        )
+
+    union = part(StageTotal, Value(0)).union(part(StageTotalChange, Count("*")), all=True)
+    found: dict[tuple[int, int], list] = {}
+    changes = 0
+    for row in union:
+        figures = found.setdefault((row["stage_id"], row["currency_id"]), [0, Decimal(0)])
+        figures[0] += row["count"] or 0
+        figures[1] += Decimal(str(row["revenue"] or 0))
+        changes += row["rows"]
+    return found, changes
+
+
+def fold() -> int:
+    """Move the changes into the totals, in a transaction of its own (one fold at
+    a time on PostgreSQL; another waiting one returns at once). Returns how
+    many changes were folded. Changes a transaction has not committed yet are
+    invisible here and stay for the next fold: none is lost or counted twice."""
+    from .models import StageTotalChange
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [FOLD_LOCK])
+            if not cursor.fetchone()[0]:
+                return 0
+        last = StageTotalChange.objects.aggregate(last=Max("id"))["last"]
+        if last is None:
+            return 0
+        done = StageTotalChange.objects.filter(id__lte=last)
+        sums = (
+            done.values("stage_id", "owner_id", "currency_id")
+            .annotate(count=Sum("opportunities"), revenue=Sum("revenue"), rows=Count("*"))
+            .order_by("stage_id", "owner_id", "currency_id")
+        )
+        folded = 0
+        params = []
+        for row in sums:
+            folded += row["rows"]
+            params.append(
+                (row["stage_id"], row["owner_id"], row["currency_id"], row["count"], row["revenue"])
+            )
+        cursor.executemany(UPSERT, params)
+        done.delete()
+    return folded
 
 
 def installed(connection) -> bool:
@@ -188,14 +206,14 @@ def installed(connection) -> bool:
 def reinstall_if_missing(sender, *, using: str = "default", **kwargs) -> None:
     """After migrate: put the triggers back, and count again, if a migration lost
     them (post_migrate handler, opportunities.apps)."""
-    from django.db import connections, transaction
+    from django.db import connections
 
-    connection = connections[using]
-    if connection.vendor not in ("sqlite", "postgresql"):
+    db = connections[using]
+    if db.vendor not in ("sqlite", "postgresql"):
         return
-    with connection.cursor() as cursor:
-        tables = connection.introspection.table_names(cursor)
-    if TOTALS not in tables or installed(connection):
+    with db.cursor() as cursor:
+        tables = db.introspection.table_names(cursor)
+    if TOTALS not in tables or CHANGES not in tables or installed(db):
         return
-    with transaction.atomic(using=using), connection.cursor() as cursor:
-        _install(connection.vendor, cursor.execute)
+    with transaction.atomic(using=using), db.cursor() as cursor:
+        _install(db.vendor, cursor.execute)

@@ -102,6 +102,7 @@ def test_editing_a_leads_steps_in_place(client, rep):
     assert saved.status_code == 200
     assert 'data-testid="steps-form"' not in saved.content.decode()  # back to read-only
     assert "This Quarter" in saved.content.decode()
+    assert "25,000.00" in saved.content.decode()
     lead.refresh_from_db()
     assert lead.existing_account == account
     assert (lead.purchase_timeframe, lead.decision_maker_identified) == ("this_quarter", True)

@@ -134,4 +134,5 @@ def test_move_a_card_with_the_keyboard(page, live_server, rep, login):
     expect(_column(page, "Close").get_by_test_id("board-card")).to_have_text(
         re.compile("Keyboard deal")
     )
+    expect(page.locator("#board-status")).to_contain_text("moved to Close")  # the server's answer
     assert Opportunity.objects.get().stage.name == "Close"
