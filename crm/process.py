@@ -176,39 +176,56 @@ def stage_bar_stages(user, *, stage_id: int | None = None) -> list[ProcessStage]
     opportunities', in order, each with its flow (`stage.process`, with
     `other_flows`: whether there is another flow to switch to) and its steps in
     order (`stage.step_list`): empty when there is no such flow or it is hidden
-    from one of the user's roles. One query: the stages joined to their steps."""
+    from one of the user's roles. One query: every flow's stages joined to
+    their steps (a few dozen rows), the flow picked here rather than by
+    subqueries, which took longer to build than the query took to run."""
     hidden = ProcessFlow.hidden_from_groups.through.objects.filter(
         processflow_id=OuterRef("process_id"), group__user=user
     )
-    others = ProcessFlow.objects.exclude(pk=OuterRef("process_id")).filter(
-        Exists(ProcessStage.objects.filter(process_id=OuterRef("pk")))
+    for_role = ProcessFlow.default_for_groups.through.objects.filter(
+        processflow_id=OuterRef("process_id"), group__user=user
     )
-    if stage_id is not None:
-        of_stage = ProcessStage.objects.filter(pk=stage_id).values("process_id")[:1]
-        rows = ProcessStage.objects.filter(process_id=Subquery(of_stage))
-    else:
-        rows = ProcessStage.objects.filter(process_id=Subquery(user_flow(user)))
     rows = (
-        rows.annotate(hidden=Exists(hidden), other_flows=Exists(others))
-        .order_by("order", "pk", "steps__order", "steps__pk")
-        .values(*_STAGE_COLUMNS, "hidden", "other_flows", *(f"steps__{c}" for c in _STEP_COLUMNS))
+        ProcessStage.objects.annotate(hidden=Exists(hidden), for_role=Exists(for_role))
+        .order_by("process__name", "process_id", "order", "pk", "steps__order", "steps__pk")
+        .values(
+            *_STAGE_COLUMNS,
+            "process__is_default",
+            "hidden",
+            "for_role",
+            *(f"steps__{c}" for c in _STEP_COLUMNS),
+        )
     )
-    found: dict[int, ProcessStage] = {}
+    flows: dict[int, dict[int, ProcessStage]] = {}
+    hidden_flows, default_flow, role_flow, stage_flow = set(), None, None, None
     for row in rows:
+        flow_id = row["process_id"]
+        stages = flows.setdefault(flow_id, {})
         if row["hidden"]:
-            return []
-        stage = found.get(row["id"])
+            hidden_flows.add(flow_id)
+        if row["process__is_default"]:
+            default_flow = flow_id
+        if row["for_role"] and role_flow is None:
+            role_flow = flow_id
+        if row["id"] == stage_id:
+            stage_flow = flow_id
+        stage = stages.get(row["id"])
         if stage is None:
             stage = ProcessStage(**{c: row[c] for c in _STAGE_COLUMNS if c != "process__name"})
-            stage.process = ProcessFlow(pk=row["process_id"], name=row["process__name"])
-            stage.process.other_flows = row["other_flows"]
+            stage.process = ProcessFlow(pk=flow_id, name=row["process__name"])
             stage.step_list = []
-            found[stage.pk] = stage
+            stages[stage.pk] = stage
         if row["steps__id"] is not None:
             stage.step_list.append(
                 ProcessStep(stage=stage, **{c: row[f"steps__{c}"] for c in _STEP_COLUMNS})
             )
-    return list(found.values())
+    chosen = stage_flow or role_flow or default_flow
+    if chosen is None or chosen in hidden_flows:
+        return []
+    found = sorted(flows[chosen].values(), key=lambda s: (s.order, s.pk))
+    for stage in found:
+        stage.process.other_flows = len(flows) > 1
+    return found
 
 
 _STAGE_COLUMNS = ("id", "name", "entity", "order", "process_id", "process__name")
