@@ -229,12 +229,10 @@ class Opportunity(models.Model):
         return self.account or self.contact
 
 
-class StageTotal(models.Model):
-    """The open opportunities of a stage, owner and currency: how many, and their
-    estimated revenue, as of the last fold. With the changes not yet folded
-    (StageTotalChange), it gives the board's column totals from a few hundred
-    rows instead of every open opportunity (opportunities.stage_totals).
-    Opportunities without a stage are not counted."""
+class StageKey(models.Model):
+    """What a board total is kept by: stage, owner and currency (plain ids, no
+    foreign key constraints or indexes: the triggers write them on every change
+    of an opportunity and nothing looks a total up by one of them alone)."""
 
     stage = models.ForeignKey(
         "crm.ProcessStage",
@@ -257,6 +255,18 @@ class StageTotal(models.Model):
         db_index=False,
         related_name="+",
     )
+
+    class Meta:
+        abstract = True
+
+
+class StageTotal(StageKey):
+    """The open opportunities of a stage, owner and currency: how many, and their
+    estimated revenue, as of the last fold. With the changes not yet folded
+    (StageTotalChange), it gives the board's column totals from a few hundred
+    rows instead of every open opportunity (opportunities.stage_totals).
+    Opportunities without a stage are not counted."""
+
     opportunities = models.IntegerField(default=0)
     revenue = models.DecimalField(max_digits=20, decimal_places=2, default=0)
 
@@ -271,7 +281,7 @@ class StageTotal(models.Model):
         return f"{self.opportunities} open at stage {self.stage_id}"
 
 
-class StageTotalChange(models.Model):
+class StageTotalChange(StageKey):
     """One change to a StageTotal, written by the database triggers on the
     opportunity table (every write counts, ORM or not) and folded into the
     totals now and then. Only ever inserted by a write, so writes never wait
@@ -279,27 +289,6 @@ class StageTotalChange(models.Model):
     triggers updated the totals themselves)."""
 
     id = models.BigAutoField(primary_key=True)
-    stage = models.ForeignKey(
-        "crm.ProcessStage",
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
-    currency = models.ForeignKey(
-        "crm.Currency",
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
     opportunities = models.IntegerField()
     revenue = models.DecimalField(max_digits=20, decimal_places=2)
 
