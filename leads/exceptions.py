@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 
+from opportunities import exceptions as opportunity_exceptions
+
 if TYPE_CHECKING:
     from accounts.models import Account, Contact
 
@@ -78,17 +80,14 @@ class NothingToLinkOpportunityTo(LeadError):
     )
 
 
-def required_steps_message(steps: Sequence[str]) -> str:
-    return "These required steps are not filled in yet: " + ", ".join(steps) + "."
-
-
-class RequiredStepsMissing(LeadError):
+class RequiredStepsMissing(LeadError, opportunity_exceptions.RequiredStepsMissing):
     """Qualify (the lead's Next stage) refused: required steps of the lead's stage
-    are empty. `steps` holds their names."""
+    are empty. `steps` holds their names. Also an
+    `opportunities.exceptions.RequiredStepsMissing`: one process from lead to
+    opportunity, so catching that catches a gated stage anywhere on it."""
 
     def __init__(self, steps: Sequence[str]):
-        self.steps = list(steps)
-        super().__init__(required_steps_message(self.steps))
+        opportunity_exceptions.RequiredStepsMissing.__init__(self, steps)
 
 
 class CurrencyRequired(LeadError):

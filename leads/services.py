@@ -33,6 +33,10 @@ from crm.references import check_references, current_reference
 from crm.storage import delete_with_files
 from opportunities.models import Opportunity
 
+# The stages after Qualify are the opportunity's: one process from lead to
+# opportunity, so its moves are importable from here too (the interface contract).
+from opportunities.services import move_to_next_stage, move_to_previous_stage  # noqa: F401
+
 from .exceptions import (
     CurrencyRequired,
     DuplicatesFound,

@@ -104,6 +104,26 @@ def test_a_required_lead_step_gates_qualify(rep):
     assert lead_services.qualify_lead(lead=lead, user=rep).opportunity is not None
 
 
+def test_one_gate_along_the_process_from_lead_to_opportunity(rep):
+    """The lead's refusal is also the opportunity's kind, and the opportunity's
+    moves are reachable from leads.services too (the interface contract)."""
+    require("purchase_timeframe")
+    require("customer_need")
+    lead = LeadFactory(owner=rep, purchase_timeframe="")
+    opportunity = OpportunityFactory(owner=rep)
+
+    with pytest.raises(RequiredStepsMissing) as at_qualify:
+        lead_services.qualify_lead(lead=lead, user=rep)
+    with pytest.raises(RequiredStepsMissing) as at_develop:
+        lead_services.move_to_next_stage(opportunity=opportunity, user=rep)
+
+    assert isinstance(at_qualify.value, LeadStepsMissing)
+    assert at_qualify.value.steps == ["Purchase timeframe"]
+    assert "Purchase timeframe" in at_qualify.value.message
+    assert at_develop.value.steps == ["Customer need"]
+    assert stage_names(opportunity) == "Develop"
+
+
 def test_a_required_lead_step_fails_its_lead_only_in_a_bulk_qualify(rep):
     require("purchase_timeframe")
     ready = LeadFactory(owner=rep, purchase_timeframe="this_quarter")
