@@ -31,9 +31,13 @@ setup: venv assets
 migrate: setup
 	$(BIN)/python manage.py migrate --noinput
 
+# The web server and one background worker beside it (imports, exports, bulk
+# actions, emails, the schedule); Ctrl-C stops both.
 run: migrate
 	$(BIN)/python manage.py seed_demo
 	@echo "Leadline on http://127.0.0.1:$(PORT)/  (log in as rep/rep, manager/manager or admin/admin)"
+	@setsid $(BIN)/python manage.py worker & worker=$$!; \
+	trap 'kill -TERM -$$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: setup

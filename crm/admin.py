@@ -1,8 +1,10 @@
 from django.contrib import admin
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
 
-from .models import Currency, OrganizationSettings, ProcessFlow, ProcessStage, ProcessStep
+from . import jobs
+from .models import Currency, Job, OrganizationSettings, ProcessFlow, ProcessStage, ProcessStep
 
 
 @admin.register(Currency)
@@ -70,3 +72,37 @@ class ProcessStageAdmin(admin.ModelAdmin):
 class ProcessStepAdmin(admin.ModelAdmin):
     list_display = ("name", "stage", "field_name", "is_required", "order")
     list_filter = ("stage__process", "stage")
+
+
+# The database backend's own task results are its internals: jobs are seen and
+# retried as Job rows (below, and the managers' Background jobs page).
+if admin.site.is_registered(DBTaskResult):
+    admin.site.unregister(DBTaskResult)
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = [
+        "label",
+        "kind",
+        "status",
+        "created_by",
+        "attempts",
+        "created_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "kind"]
+    search_fields = ["label", "error"]
+    readonly_fields = [f.name for f in Job._meta.fields]
+    actions = ["retry_failed"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Retry the selected failed jobs")
+    def retry_failed(self, request, queryset):
+        retried = sum(jobs.retry(job) for job in queryset)
+        self.message_user(request, f"{retried} failed job(s) queued again.")

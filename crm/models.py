@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 from .filetypes import DEFAULT_BLOCKED_TEXT, parse_extensions
 
@@ -256,3 +257,118 @@ class ProcessStep(models.Model):
                     f"“{self.field_name}” a rep can fill in."
                 }
             )
+
+
+class Job(models.Model):
+    """A piece of background work (crm.jobs): what to run, for whom, and how it
+    went. The durable record a worker claims; the task backend only carries a
+    message pointing at it, so a lost message can be sent again."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Finished"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=100, help_text="The registered handler that runs it.")
+    label = models.CharField(max_length=200)
+    arguments = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    # How many runs have started: a run records its end only while it is the
+    # latest (a run given up for dead must not overwrite its successor's).
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=100, blank=True)
+    task_id = models.CharField(max_length=64, blank=True, help_text="The task backend's id.")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # The sweeper's and the admin's view of unfinished jobs.
+            models.Index(
+                fields=["status", "created_at"],
+                name="job_unfinished",
+                condition=models.Q(status__in=["queued", "running"]),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.get_status_display().lower()})"
+
+
+class ScheduledRun(models.Model):
+    """One run of a scheduled job in one time slot: the unique key lets every
+    worker try to start it and exactly one succeed (crm.schedule)."""
+
+    name = models.CharField(max_length=100)
+    slot = models.BigIntegerField(help_text="Which period since the epoch it ran for.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["name", "slot"], name="scheduledrun_once_per_slot")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} #{self.slot}"
+
+
+class Notification(models.Model):
+    """Something a user is told in the app (the bell) and, if they wish, by email."""
+
+    class Kind(models.TextChoices):
+        ASSIGNED = "assigned", "A lead or opportunity is assigned to me"
+        IMPORT_DONE = "import_done", "My import has finished"
+        EXPORT_READY = "export_ready", "My export is ready"
+        BULK_DONE = "bulk_done", "My bulk action has finished"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    text = models.CharField(max_length=300)
+    url = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["user", "-created_at", "-id"], name="notification_user_new"),
+            models.Index(
+                fields=["user"], name="notification_unread", condition=models.Q(read_at=None)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class NotificationSettings(models.Model):
+    """Which notifications a user also gets by email (all are shown in the app)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_settings"
+    )
+    email_kinds = models.JSONField(
+        default=list, blank=True, help_text="The Notification kinds also sent by email."
+    )
+
+    class Meta:
+        verbose_name_plural = "notification settings"
+
+    def __str__(self) -> str:
+        return f"Notification settings of {self.user}"

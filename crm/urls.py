@@ -24,5 +24,6 @@ urlpatterns = [
     path("activities/", include("activities.urls")),
     path("reports/", include("reports.urls")),
     path("web-to-lead/", include("leads.web_to_lead_urls")),
+    path("notifications/", include("crm.inbox_urls")),
     path("admin/", admin.site.urls),
 ]

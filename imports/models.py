@@ -29,8 +29,9 @@ class ImportJob(models.Model):
         DONE = "done", "Done"
         STOPPED = "stopped", "Stopped"
         ABANDONED = "abandoned", "Abandoned"
+        CANCELLED = "cancelled", "Cancelled"
 
-    ENDED = (Status.DONE, Status.STOPPED, Status.ABANDONED)
+    ENDED = (Status.DONE, Status.STOPPED, Status.ABANDONED, Status.CANCELLED)
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
@@ -59,6 +60,13 @@ class ImportJob(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # Why a stopped or abandoned job ended early, for its owner.
     error = models.TextField(blank=True)
+    # The background job that runs the batches (crm.jobs), once the columns are chosen.
+    job = models.ForeignKey(
+        "crm.Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Owner id -> how many imported leads went to that user rather than the
+    # importer (routing or the owner column): each is told once, at the end.
+    assigned = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -16,6 +16,7 @@ import functools
 import logging
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -29,14 +30,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import DataError, IntegrityError, InterfaceError, OperationalError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 
 from accounts.models import Contact
 from accounts.selectors import people_matching
-from crm import process
+from crm import events, jobs, process
 from crm.internals import bulk_history_created
-from crm.models import Currency
+from crm.models import Currency, Notification
 from crm.permissions import ensure_can_assign, is_manager
 from crm.storage import FileStorageError, delete_files_on_commit, save_file
 from crm.text import email_key, phone_key
@@ -53,7 +55,7 @@ logger = logging.getLogger(__name__)
 # IMPORT_MAX_BYTES      largest file taken (default 20 MB; the upload page states it)
 # IMPORT_MAX_COLUMNS    most columns on any line (default 200)
 # IMPORT_MAX_LINE_CHARS longest row in characters (default 100,000)
-# IMPORT_BATCH_SIZE     rows imported per request of the progress page (default 2,000)
+# IMPORT_BATCH_SIZE     rows imported per batch, each in its own transaction (default 2,000)
 # IMPORT_UNFINISHED_RETENTION  how long the file of a job nobody finishes is kept
 #                       before `manage.py prune_attachments` abandons it (default 7 days)
 IMPORT_MAX_BYTES = 20 * 1024 * 1024
@@ -227,6 +229,40 @@ def set_mapping(
     job.default_topic = default_topic.strip()
     job.skip_duplicates = skip_duplicates
     job.status = ImportJob.Status.RUNNING
+    # The batches run in a worker (imports.tasks.run_import), sent after commit.
+    job.job = jobs.start(
+        "imports.run", label=f"Import of {job.file_name}", user=user, import_job=job.pk
+    )
+    job.save()
+    return job
+
+
+def run_import(*, job: ImportJob, alive: Callable[[], None] = lambda: None) -> ImportJob:
+    """Import every remaining batch of a running job (the worker's loop), calling
+    `alive()` before each: a batch commits alone, so a run stopped at any point
+    (a killed worker, a busy database) leaves no half batch and a new run goes on
+    from the next one. Returns the job as it ended (or as a cancel left it)."""
+    job = ImportJob.objects.get(pk=job.pk)
+    while job.status == ImportJob.Status.RUNNING:
+        alive()
+        job = import_next_batch(job=job, user=job.created_by)
+    return job
+
+
+@transaction.atomic
+def cancel_import(*, job: ImportJob, user: AbstractBaseUser) -> ImportJob:
+    """Stop a running import at the end of its current batch: the leads imported
+    so far stay, every row not yet read is listed among the rows not imported.
+    An import still being mapped is simply ended. A finished one is left as is."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    _ensure_can_run(user, job)
+    if job.has_ended:
+        raise ValidationError("This import has already finished.")
+    name = user.get_full_name() or user.get_username()
+    reason = f"Cancelled by {name}."
+    if job.status == ImportJob.Status.RUNNING:
+        return _stop(job, reason, status=ImportJob.Status.CANCELLED)
+    _end(job, ImportJob.Status.CANCELLED, reason)
     job.save()
     return job
 
@@ -302,8 +338,14 @@ def _import_next_batch(*, job: ImportJob, user: AbstractBaseUser) -> ImportJob:
             bulk_history_created(Lead, [lead.pk for lead in leads], job.created_by)
     except (IntegrityError, DataError, ValueError):
         # The database refused a row that the checks above let through: let
-        # create_lead take the rows one at a time and say which.
+        # create_lead take the rows one at a time and say which (and tell
+        # each lead's new owner, as it does for any new lead).
         problems += _create_one_by_one(job, sources)
+    else:
+        for lead in leads:
+            if lead.owner_id != job.created_by_id:
+                key = str(lead.owner_id)
+                job.assigned[key] = job.assigned.get(key, 0) + 1
     ImportProblem.objects.bulk_create(problems)
     skipped = sum(p.kind == ImportProblem.Kind.SKIPPED for p in problems)
     job.skipped += skipped
@@ -317,16 +359,43 @@ def _import_next_batch(*, job: ImportJob, user: AbstractBaseUser) -> ImportJob:
 
 
 def _end(job: ImportJob, status: str, error: str = "") -> None:
-    """Mark the (locked) job ended and delete its file once that commits."""
+    """Mark the (locked) job ended and delete its file once that commits; tell
+    the importer how it went, and each other owner of its leads how many."""
+    started = job.status == ImportJob.Status.RUNNING
     delete_files_on_commit([job.file.name])
     job.file = ""
     job.status = status
     job.error = error
     job.finished_at = timezone.now()
+    if started:
+        _announce_end(job)
+
+
+def _announce_end(job: ImportJob) -> None:
+    url = job.get_absolute_url()
+    outcome = (
+        "finished" if job.status == ImportJob.Status.DONE else job.get_status_display().lower()
+    )
+    events.notify(
+        job.created_by,
+        Notification.Kind.IMPORT_DONE,
+        f"Your import of {job.file_name} {outcome}: {job.imported:,} imported, "
+        f"{job.skipped:,} skipped, {job.failed:,} failed.",
+        url,
+    )
+    owners = get_user_model().objects.in_bulk([int(pk) for pk in job.assigned])
+    for pk, count in job.assigned.items():
+        events.records_assigned(
+            owner=owners.get(int(pk)),
+            count=count,
+            what="leads",
+            source=f"the import of {job.file_name}",
+            url=reverse("leads:list") + "?view=my",
+        )
 
 
 @transaction.atomic
-def _stop(job: ImportJob, reason: str) -> ImportJob:
+def _stop(job: ImportJob, reason: str, *, status: str = ImportJob.Status.STOPPED) -> ImportJob:
     """End a running job early: every row not yet read is listed among the rows
     not imported (with `reason`), so the user can import them again."""
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
@@ -347,7 +416,7 @@ def _stop(job: ImportJob, reason: str) -> ImportJob:
         reason += " The rest of the file could not be read; import it again."
     job.failed += left
     job.rows_done += left
-    _end(job, ImportJob.Status.STOPPED, reason)
+    _end(job, status, reason)
     job.save()
     return job
 
@@ -598,8 +667,7 @@ def _abandon(pk: int) -> bool:
     days = unfinished_retention().days
     reason = f"Abandoned: nobody finished this import within {days} days, so its file was deleted."
     if job.status == ImportJob.Status.RUNNING:
-        job = _stop(job, reason)
-        job.status = ImportJob.Status.ABANDONED
+        job = _stop(job, reason, status=ImportJob.Status.ABANDONED)
     else:
         _end(job, ImportJob.Status.ABANDONED, reason)
     job.save()

@@ -1,14 +1,18 @@
-"""Lead import pages: upload, map the columns, watch the batches run, see the summary."""
+"""Lead import pages: upload, map the columns, watch a worker run the batches, see the summary."""
 
 from __future__ import annotations
 
 import csv
+from datetime import timedelta
 
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from crm.models import Job
 from leads.csv_export import BOM, Echo, safe_cell
 
 from . import parsing, services
@@ -70,18 +74,37 @@ def mapping(request, pk: int):
 
 
 def progress(request, pk: int):
+    """The import as it stands: a worker runs the batches; htmx asks again every
+    two seconds until the import has ended (closing the page changes nothing)."""
     job = get_job(request, pk)
-    return render(request, "imports/progress.html", {"job": job, "problems": _problems(job)})
+    context = {"job": job, "problems": _problems(job), "worker": _worker_state(job)}
+    if request.headers.get("HX-Request"):
+        return render(request, "imports/_progress.html", context)
+    return render(request, "imports/progress.html", context)
 
 
 @require_POST
-def run(request, pk: int):
-    """Import the next batch. htmx posts here again and again until the job is done;
-    without JavaScript, each press of Continue imports one batch."""
-    job = services.import_next_batch(job=get_job(request, pk), user=request.user)
-    if request.headers.get("HX-Request"):
-        return render(request, "imports/_progress.html", {"job": job, "problems": _problems(job)})
-    return redirect(job)
+def cancel(request, pk: int):
+    try:
+        services.cancel_import(job=get_job(request, pk), user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "The import was cancelled; the leads imported so far stay.")
+    return redirect("imports:progress", pk=pk)
+
+
+def _worker_state(job: ImportJob) -> str:
+    """ "waiting" while no worker has taken a running import for a while (the
+    page says a worker must be running), else ""."""
+    if job.status != ImportJob.Status.RUNNING or job.job_id is None or job.rows_done:
+        return ""
+    queued = Job.objects.filter(
+        pk=job.job_id,
+        status=Job.Status.QUEUED,
+        created_at__lt=timezone.now() - timedelta(seconds=30),
+    )
+    return "waiting" if queued.exists() else ""
 
 
 def problems_csv(request, pk: int):

@@ -23,7 +23,7 @@ from accounts.models import Account, Contact
 from accounts.selectors import duplicate_accounts, duplicate_contacts
 from activities.models import Connection
 from activities.services import carry_stakeholders
-from crm import process
+from crm import events, process
 from crm.history import set_history_user
 from crm.models import Currency, OrganizationSettings, ProcessFlow, ProcessStage
 from crm.money import convert
@@ -251,6 +251,7 @@ def save_new_lead(cleaned: dict[str, Any], *, user: AbstractBaseUser | None) -> 
         assign_owner(lead, fallback=user)
     set_history_user(lead, user)
     lead.save()
+    events.record_assigned(record=lead, owner=lead.owner, by=user, what="lead")
     return lead
 
 
@@ -331,11 +332,14 @@ def update_lead(
         raise LeadNotOpen(read_only_message(locked))
     ensure_can_assign(user, cleaned.get("owner"), locked.owner_id, "a lead")
     check_references(Lead, cleaned, current=locked, lock=(Account, Contact))
+    owner_before = locked.owner_id
     for name, value in cleaned.items():
         setattr(locked, name, value)
     locked.full_clean()
     set_history_user(locked, user)
     locked.save()
+    if locked.owner_id != owner_before:
+        events.record_assigned(record=locked, owner=locked.owner, by=user, what="lead")
     _sync(lead, locked)
     return locked
 

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account, Contact
-from crm import process
+from crm import events, process
 from crm.history import set_history_user
 from crm.models import ProcessFlow, ProcessStage
 from crm.permissions import ensure_can_assign, ensure_can_change, ensure_can_delete
@@ -39,6 +39,7 @@ def create_opportunity(
     opportunity.full_clean()
     set_history_user(opportunity, user)
     opportunity.save()
+    events.record_assigned(record=opportunity, owner=opportunity.owner, by=user, what="opportunity")
     return opportunity
 
 
@@ -248,10 +249,13 @@ def update_opportunity(
     locked = _lock(opportunity)
     _require_open(locked)
     ensure_can_change(user, locked)
+    owner_before = locked.owner_id
     apply_changes(locked, fields, EDITABLE_FIELDS, user, lock=(Account, Contact))
     locked.full_clean()
     set_history_user(locked, user)
     locked.save()
+    if locked.owner_id != owner_before:
+        events.record_assigned(record=locked, owner=locked.owner, by=user, what="opportunity")
     return locked
 
 

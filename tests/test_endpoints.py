@@ -20,6 +20,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from accounts.forms import AccountForm
 from accounts.models import Account, Contact
 from activities.models import Activity, Connection, Note
+from crm.models import Notification
 from imports.models import ImportJob
 from leads.forms import LeadForm
 from leads.models import Lead
@@ -140,8 +141,14 @@ ENDPOINTS: dict[str, Endpoint] = {
     "imports:upload": Endpoint(FORM),
     "imports:mapping": Endpoint(FORM, lambda world: {"pk": _import_job(world).pk}),
     "imports:progress": Endpoint(OWNER, lambda world: {"pk": _import_job(world).pk}),
-    "imports:run": Endpoint(ACTION, lambda world: {"pk": _import_job(world).pk}),
+    "imports:cancel": Endpoint(ACTION, lambda world: {"pk": _import_job(world).pk}),
     "imports:problems": Endpoint(OWNER, lambda world: {"pk": _import_job(world).pk}),
+    # Each user's own notifications: another rep's is refused (403).
+    "notifications:list": Endpoint(READ),
+    "notifications:bell": Endpoint(READ),
+    "notifications:open": Endpoint(ACTION, _pk("notification")),
+    "notifications:mark_all_read": Endpoint(ACTION),
+    "notifications:email": Endpoint(ACTION),
 }
 WRITES = [name for name, e in ENDPOINTS.items() if e.kind in (FORM, ACTION)]
 RECORD_WRITES = [name for name in WRITES if ENDPOINTS[name].kwargs]
@@ -209,6 +216,9 @@ def world(rep, settings, tmp_path):
         "note": note,
         "activity": ActivityFactory(lead=lead, owner=rep),
         "connection": ConnectionFactory(lead=lead, contact=ContactFactory(owner=rep)),
+        "notification": Notification.objects.create(
+            user=rep, kind=Notification.Kind.ASSIGNED, text="Assigned", url=lead.get_absolute_url()
+        ),
     }
 
 
@@ -216,7 +226,7 @@ def snapshot() -> dict:
     """Every row of every record kind the app writes."""
     return {
         model.__name__: list(model.objects.order_by("pk").values())
-        for model in (Lead, Account, Contact, Opportunity, Note, Activity, Connection)
+        for model in (Lead, Account, Contact, Opportunity, Note, Activity, Connection, Notification)
     }
 
 

@@ -30,6 +30,8 @@ INSTALLED_APPS = [
     "simple_history",
     "csp",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "crm",
     "accounts",
     "leads",
@@ -212,3 +214,19 @@ LEADS_PER_PAGE = 50
 
 # The admin shows each record's versions; reverting from there would bypass the services.
 SIMPLE_HISTORY_REVERT_DISABLED = True
+
+# Background jobs (crm.jobs) through Django's tasks API. The database backend by
+# default: nothing to run but `manage.py worker`. With TASKS_REDIS_URL, Redis
+# through RQ, for many workers on many machines (README, "Background jobs").
+TASKS_REDIS_URL = os.environ.get("TASKS_REDIS_URL", "")
+if TASKS_REDIS_URL:
+    INSTALLED_APPS.append("django_rq")
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    # A job may run for hours (a million-row import); crm.jobs' heartbeat, not
+    # RQ's timeout, tells a dead worker from a slow one.
+    RQ_QUEUES = {"default": {"URL": TASKS_REDIS_URL, "DEFAULT_TIMEOUT": 24 * 3600}}
+else:
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+# Notification emails (sent by jobs): SMTP from the environment in production.
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Leadline <leadline@localhost>")

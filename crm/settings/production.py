@@ -26,7 +26,11 @@ Optional:
                              localhost); `check --deploy` warns about it, as it should.
     TRUSTED_PROXY_COUNT      how many reverse proxies append to X-Forwarded-For in front
                              of the app (see base.py); default 0.
-    DATABASE_URL, CONN_MAX_AGE, MEDIA_ROOT, NOTE_ATTACHMENT_MAX_BYTES: see base.py.
+    EMAIL_HOST, EMAIL_PORT (587), EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS ("1")
+                             the SMTP server notification emails go through; without
+                             EMAIL_HOST, emails are written to the worker's log.
+    DATABASE_URL, CONN_MAX_AGE, MEDIA_ROOT, NOTE_ATTACHMENT_MAX_BYTES, TASKS_REDIS_URL,
+    DEFAULT_FROM_EMAIL: see base.py.
 """
 
 import ipaddress
@@ -85,3 +89,12 @@ CSRF_COOKIE_SECURE = _https
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000")) if _https else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
+
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+if EMAIL_HOST:
+    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "1") == "1"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"

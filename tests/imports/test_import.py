@@ -3,6 +3,8 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
+from crm import jobs
+from crm.models import Job
 from imports.models import ImportJob, ImportProblem
 from leads.models import Lead, LeadSource, RoutingRule
 from tests.factories import ContactFactory, LeadFactory
@@ -188,7 +190,7 @@ def test_the_owner_column_is_used_only_for_a_manager(client, rep, rep2, manager)
     assert job.problems.get().reason == "Owner: no active user is called 'nobody'."
 
 
-def test_batches_run_one_per_request_and_show_progress(client, rep, settings):
+def test_a_worker_runs_every_batch_while_the_page_only_watches(client, rep, settings):
     settings.IMPORT_BATCH_SIZE = 2
     client.force_login(rep)
     content = b"Topic,Last name\n" + b"".join(b"T%d,N%d\n" % (i, i) for i in range(5))
@@ -197,29 +199,35 @@ def test_batches_run_one_per_request_and_show_progress(client, rep, settings):
         reverse("imports:mapping", args=[job.pk]),
         {"topic": "0", "last_name": "1", "duplicates": "skip"},
     )
-    response = client.get(reverse("imports:progress", args=[job.pk]))
-    page = response.content.decode()
-    assert '<progress class="w-100 mb-2" max="5" value="0">' in page
-    assert 'hx-trigger="load' in page and "style=" not in page
-    response = client.post(reverse("imports:run", args=[job.pk]), headers={"HX-Request": "true"})
-    assert 'max="5" value="2"' in response.content.decode()
-    assert Lead.objects.count() == 2
-    client.post(reverse("imports:run", args=[job.pk]))  # without htmx: a redirect
-    response = client.post(reverse("imports:run", args=[job.pk]), headers={"HX-Request": "true"})
+    job.refresh_from_db()
+    assert job.job.kind == "imports.run" and job.job.status == Job.Status.QUEUED
+    # Watching the page imports nothing: it asks again every two seconds.
+    for _ in range(3):
+        page = client.get(reverse("imports:progress", args=[job.pk]), headers={"HX-Request": "1"})
+    page = page.content.decode()
+    assert 'max="5" value="0"' in page and 'hx-trigger="every 2s"' in page
+    assert "you can close this page" in page and "style=" not in page
+    assert not Lead.objects.exists()
+
+    assert jobs.run_queued() == 1  # one job runs every batch
+
     job.refresh_from_db()
     assert (job.status, job.imported, Lead.objects.count()) == ("done", 5, 5)
-    assert "Done." in response.content.decode() and "hx-trigger" not in response.content.decode()
-    # Another run changes nothing.
-    client.post(reverse("imports:run", args=[job.pk]))
+    assert job.job.status == Job.Status.DONE
+    page = client.get(reverse("imports:progress", args=[job.pk])).content.decode()
+    assert "Done." in page and "every 2s" not in page
+    # The job run again (a message delivered twice) changes nothing.
+    Job.objects.filter(pk=job.job_id).update(status=Job.Status.QUEUED)
+    jobs.run(job.job_id)
     assert Lead.objects.count() == 5
 
 
-def test_another_rep_cannot_map_or_run_an_import(client, rep, rep2):
+def test_another_rep_cannot_map_or_cancel_an_import(client, rep, rep2):
     client.force_login(rep)
     job = uploaded_job(client, b"Topic,Last name\nA,B\n")
     client.force_login(rep2)
     assert client.get(reverse("imports:mapping", args=[job.pk])).status_code == 403
-    assert client.post(reverse("imports:run", args=[job.pk])).status_code == 403
+    assert client.post(reverse("imports:cancel", args=[job.pk])).status_code == 403
 
 
 # --- Files that cannot be imported: a message, never a 500 ------------------------------
