@@ -45,13 +45,11 @@ def record_assigned(*, record, owner, by, what: str) -> None:
     someone who gave it to themselves."""
     if owner is None or (by is not None and owner.pk == by.pk):
         return
-    giver = _name(by) if by is not None else "Lead routing"
-    notify(
-        owner,
-        Notification.Kind.ASSIGNED,
-        f"{giver} assigned you the {what} “{record}”.",
-        record.get_absolute_url(),
-    )
+    if by is None:
+        text = f"The {what} “{record}” was routed to you."
+    else:
+        text = f"{_name(by)} assigned you the {what} “{record}”."
+    notify(owner, Notification.Kind.ASSIGNED, text, record.get_absolute_url())
 
 
 def records_assigned(*, owner, count: int, what: str, source: str, url: str) -> None:

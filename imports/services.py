@@ -373,9 +373,10 @@ def _end(job: ImportJob, status: str, error: str = "") -> None:
 
 def _announce_end(job: ImportJob) -> None:
     url = job.get_absolute_url()
-    outcome = (
-        "finished" if job.status == ImportJob.Status.DONE else job.get_status_display().lower()
-    )
+    if job.status == ImportJob.Status.DONE:
+        outcome = "finished"
+    else:
+        outcome = f"ended early ({job.get_status_display().lower()})"
     events.notify(
         job.created_by,
         Notification.Kind.IMPORT_DONE,

@@ -79,7 +79,11 @@ def progress(request, pk: int):
     job = get_job(request, pk)
     context = {"job": job, "problems": _problems(job), "worker": _worker_state(job)}
     if request.headers.get("HX-Request"):
-        return render(request, "imports/_progress.html", context)
+        response = render(request, "imports/_progress.html", context)
+        if job.has_ended:
+            # The last answer to the polling: the bell shows the "finished" notification.
+            response["HX-Trigger"] = "notificationsChanged"
+        return response
     return render(request, "imports/progress.html", context)
 
 

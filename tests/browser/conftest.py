@@ -70,3 +70,30 @@ def login(page, live_server):
         page.wait_for_url(f"{live_server.url}/leads/")
 
     return do
+
+
+@pytest.fixture
+def worker(live_server):
+    """A background worker for the live server: a thread that runs the queued
+    jobs (crm.jobs) as `manage.py worker` would, until the test ends."""
+    import threading
+
+    from django.db import connection
+
+    from crm import jobs
+
+    stop = threading.Event()
+
+    def work():
+        try:
+            while not stop.is_set():
+                jobs.run_queued()
+                stop.wait(0.2)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join(timeout=10)
