@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,7 +30,14 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import DataError, IntegrityError, InterfaceError, OperationalError, transaction
+from django.db import (
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -56,6 +64,8 @@ logger = logging.getLogger(__name__)
 # IMPORT_MAX_COLUMNS    most columns on any line (default 200)
 # IMPORT_MAX_LINE_CHARS longest row in characters (default 100,000)
 # IMPORT_BATCH_SIZE     rows imported per batch, each in its own transaction (default 2,000)
+# IMPORT_PAUSE_SECONDS  the worker's pause between batches (default 0.05 s on SQLite, so
+#                       requests get the write lock between batches; 0 elsewhere)
 # IMPORT_UNFINISHED_RETENTION  how long the file of a job nobody finishes is kept
 #                       before `manage.py prune_attachments` abandons it (default 7 days)
 IMPORT_MAX_BYTES = 20 * 1024 * 1024
@@ -243,10 +253,23 @@ def run_import(*, job: ImportJob, alive: Callable[[], None] = lambda: None) -> I
     (a killed worker, a busy database) leaves no half batch and a new run goes on
     from the next one. Returns the job as it ended (or as a cancel left it)."""
     job = ImportJob.objects.get(pk=job.pk)
+    pause = _pause_between_batches()
     while job.status == ImportJob.Status.RUNNING:
         alive()
         job = import_next_batch(job=job, user=job.created_by)
+        if pause and job.status == ImportJob.Status.RUNNING:
+            time.sleep(pause)
     return job
+
+
+def _pause_between_batches() -> float:
+    """SQLite has one writer at a time: without a pause between batches, the
+    requests (and the other imports) waiting for the write lock keep missing
+    the moment between one batch's commit and the next one's first write."""
+    found = getattr(settings, "IMPORT_PAUSE_SECONDS", None)
+    if found is not None:
+        return found
+    return 0.05 if connection.vendor == "sqlite" else 0.0
 
 
 @transaction.atomic

@@ -228,5 +228,13 @@ if TASKS_REDIS_URL:
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
+# A running job whose worker has not said it is alive for this long is taken to
+# be dead (killed, its machine gone) and sent again (crm.jobs.sweep).
+JOBS_STALE_AFTER = timedelta(seconds=int(os.environ.get("JOBS_STALE_AFTER_SECONDS", "120")))
+# A queued job the task backend does not hold (Redis was down or lost it) is
+# sent again after this long; each worker checks every JOBS_TICK_SECONDS.
+JOBS_RESEND_AFTER = timedelta(seconds=int(os.environ.get("JOBS_RESEND_AFTER_SECONDS", "30")))
+JOBS_TICK_SECONDS = int(os.environ.get("JOBS_TICK_SECONDS", "60"))
+
 # Notification emails (sent by jobs): SMTP from the environment in production.
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Leadline <leadline@localhost>")

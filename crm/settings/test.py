@@ -1,5 +1,6 @@
 """Test run: fast hashing, throwaway media folder."""
 
+import os
 import tempfile
 
 from .base import *  # noqa: F403
@@ -8,4 +9,6 @@ DEBUG = False
 SECRET_KEY = "test-only-secret-key"
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-MEDIA_ROOT = tempfile.mkdtemp(prefix="leadline-test-media-")
+# A folder of its own per run, unless the test gives one (several processes of
+# one system test: tests/jobs/test_workers.py).
+MEDIA_ROOT = os.environ.get("MEDIA_ROOT") or tempfile.mkdtemp(prefix="leadline-test-media-")

@@ -21,8 +21,6 @@ from crm import schedule
 
 logger = logging.getLogger("crm.worker")
 
-TICK_SECONDS = 60
-
 
 def _ticking(stop: threading.Event) -> None:
     while not stop.is_set():
@@ -32,7 +30,7 @@ def _ticking(stop: threading.Event) -> None:
             logger.exception("The schedule's tick failed")
         finally:
             connection.close()  # this thread's own connection
-        stop.wait(TICK_SECONDS)
+        stop.wait(settings.JOBS_TICK_SECONDS)
 
 
 class Command(BaseCommand):
