@@ -1,19 +1,23 @@
 """The notifications pages: the bell in the top bar (its unread count, asked for
 by htmx after the page has loaded, so no page pays a query for it), the list
-with email preferences, and opening or marking notifications read."""
+with email preferences, and opening or marking notifications read; and the
+managers' page of background jobs, with their errors and a Retry."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from . import events
-from .models import Notification
+from . import events, jobs
+from .models import Job, Notification
+from .permissions import is_manager
 
 
 class EmailPreferencesForm(forms.Form):
@@ -68,3 +72,37 @@ def email_preferences(request):
     else:
         messages.error(request, "Choose from the kinds listed; nothing was changed.")
     return redirect("notifications:list")
+
+
+# --- The managers' view of background jobs -----------------------------------------------
+
+
+def _ensure_manager(request) -> None:
+    if not is_manager(request.user):
+        raise PermissionDenied("Only sales managers see the background jobs.")
+
+
+def job_list(request):
+    """Queued, running, failed and finished jobs, newest first, with their errors."""
+    _ensure_manager(request)
+    status = request.GET.get("status", "")
+    found = Job.objects.select_related("created_by")
+    if status in Job.Status.values:
+        found = found.filter(status=status)
+    page = Paginator(found, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "crm/jobs.html",
+        {"page": page, "status": status, "statuses": Job.Status.choices},
+    )
+
+
+@require_POST
+def job_retry(request, pk: int):
+    _ensure_manager(request)
+    job = get_object_or_404(Job, pk=pk)
+    if jobs.retry(job):
+        messages.success(request, f"“{job.label}” is queued again.")
+    else:
+        messages.error(request, f"“{job.label}” has not failed; only a failed job is retried.")
+    return redirect(reverse("jobs:list") + "?status=failed")

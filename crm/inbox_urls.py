@@ -11,3 +11,12 @@ urlpatterns = [
     path("email/", inbox.email_preferences, name="email"),
     path("<int:pk>/open/", inbox.open_notification, name="open"),
 ]
+
+
+jobs_urlpatterns = (
+    [
+        path("", inbox.job_list, name="list"),
+        path("<int:pk>/retry/", inbox.job_retry, name="retry"),
+    ],
+    "jobs",
+)

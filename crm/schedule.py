@@ -34,10 +34,14 @@ class Entry:
     kind: str  # the job it starts (a registered handler)
 
 
-SCHEDULE = [
-    Entry("Prune orphan attachments and old import files", timedelta(days=1), "crm.prune_files"),
-    Entry("Prune old job records", timedelta(days=1), "crm.prune_job_records"),
-]
+# Filled by each app's tasks.py (every(), at start-up, as the handlers are).
+SCHEDULE: list[Entry] = []
+
+
+def every(period: timedelta, kind: str, *, name: str) -> None:
+    """Run the job `kind` once per `period` (periods start at the epoch, UTC)."""
+    if all(entry.kind != kind for entry in SCHEDULE):
+        SCHEDULE.append(Entry(name, period, kind))
 
 
 def tick(*, now=None) -> list[Job]:

@@ -4,10 +4,12 @@ registered in its app's `tasks.py`, so the queue holds only ids and the
 database holds the truth. A handler is a thin wrapper: it reads the job's
 arguments and calls a service, and must be safe to run twice."""
 
+from datetime import timedelta
+
 from django.core.management import call_command
 from django_tasks import task
 
-from . import events, jobs
+from . import events, jobs, schedule
 from .models import Job
 
 
@@ -31,3 +33,9 @@ def prune_files(job: Job) -> None:
 def prune_job_records(job: Job) -> None:
     """Old finished jobs, task results and schedule slots (scheduled daily)."""
     jobs.prune()
+
+
+schedule.every(
+    timedelta(days=1), "crm.prune_files", name="Prune orphan attachments and old import files"
+)
+schedule.every(timedelta(days=1), "crm.prune_job_records", name="Prune old job records")

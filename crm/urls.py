@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from . import inbox_urls
 from .forms import LoginForm
 
 urlpatterns = [
@@ -25,5 +26,6 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("web-to-lead/", include("leads.web_to_lead_urls")),
     path("notifications/", include("crm.inbox_urls")),
+    path("jobs/", include(inbox_urls.jobs_urlpatterns)),
     path("admin/", admin.site.urls),
 ]

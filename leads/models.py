@@ -509,3 +509,48 @@ class WebToLeadPost(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ip} → {self.form} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+def export_path(export: LeadExport, filename: str) -> str:
+    # A random folder per export, as for uploads (crm.storage).
+    return f"exports/{secrets.token_hex(16)}/{filename}"
+
+
+class LeadExport(models.Model):
+    """A lead list exported by a worker to a file (above EXPORT_STREAM_MAX_ROWS;
+    smaller exports stream in the request). Its file is for its owner only and
+    is deleted when it expires (the scheduled job "leads.expire_exports")."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Being prepared"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+        EXPIRED = "expired", "Expired"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # The list's query string (view, filters, search, sort), as the list page had it.
+    query = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    file = models.FileField(upload_to=export_path, max_length=255, blank=True)
+    file_name = models.CharField(max_length=100)
+    rows = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["expires_at"],
+                name="leadexport_ready_expiry",
+                condition=models.Q(status="ready"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("leads:export_status", args=[self.pk])

@@ -8,8 +8,8 @@ from datetime import datetime
 from django.conf import settings as django_settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -22,12 +22,12 @@ from crm.permissions import can_change, can_delete, ensure_can_change, ensure_ca
 from crm.records import read_only_message
 from crm.views import steps_view, switch_process_view
 
-from . import csv_export, selectors, services
+from . import csv_export, exports, selectors, services
 from .exceptions import DuplicatesFound, LeadChanged, LeadError, error_message
 from .filters import LeadFilter
 from .forms import DisqualifyForm, LeadForm, LeadStepsForm, QualifyForm, loaded_time
 from .listing import lead_page
-from .models import Lead
+from .models import Lead, LeadExport
 
 
 def get_lead(pk: int) -> Lead:
@@ -445,9 +445,50 @@ def lead_bulk_disqualify(request):
 
 
 def lead_export(request):
-    """The list view the query string shows (view, filters, search, sort) as a CSV file."""
+    """The list view the query string shows (view, filters, search, sort) as a CSV
+    file, streamed; a list too big for that is offered to a worker instead."""
+    query = request.GET.urlencode()
+    if exports.too_big_to_stream(user=request.user, query=query):
+        return render(
+            request,
+            "leads/export_confirm.html",
+            {"query": query, "limit": exports.stream_max_rows()},
+        )
     lines = csv_export.csv_lines(csv_export.lead_rows(user=request.user, params=request.GET))
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="leads-{stamp}.csv"'
     return response
+
+
+@require_POST
+def lead_export_start(request):
+    export = exports.start_export(user=request.user, query=request.POST.get("query", ""))
+    return redirect(export)
+
+
+def _own_export(request, pk: int) -> LeadExport:
+    export = get_object_or_404(LeadExport, pk=pk)
+    exports.ensure_can_download(request.user, export)
+    return export
+
+
+def lead_export_status(request, pk: int):
+    """The export being prepared (htmx asks again until it is ready), then its link."""
+    export = _own_export(request, pk)
+    template = "leads/_export_status.html" if request.headers.get("HX-Request") else None
+    response = render(
+        request,
+        template or "leads/export_status.html",
+        {"export": export, "list_query": export.query},
+    )
+    if template and export.status != LeadExport.Status.QUEUED:
+        response["HX-Trigger"] = "notificationsChanged"
+    return response
+
+
+def lead_export_download(request, pk: int):
+    export = _own_export(request, pk)
+    if export.status != LeadExport.Status.READY or not export.file:
+        return render(request, "leads/export_status.html", {"export": export}, status=410)
+    return FileResponse(export.file.open("rb"), as_attachment=True, filename=export.file_name)

@@ -20,10 +20,10 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from accounts.forms import AccountForm
 from accounts.models import Account, Contact
 from activities.models import Activity, Connection, Note
-from crm.models import Notification
+from crm.models import Job, Notification
 from imports.models import ImportJob
 from leads.forms import LeadForm
-from leads.models import Lead
+from leads.models import Lead, LeadExport
 from opportunities.models import Opportunity
 from tests.factories import (
     AccountFactory,
@@ -45,6 +45,9 @@ MANAGERS = "managers"
 # owner: a page only its record's owner and managers read (another rep gets 403),
 # because it shows data of theirs no other rep may see (an import's file rows).
 OWNER = "owner"
+# personal: its owner's alone; another rep and managers get 403 (an export holds
+# the leads as its owner sees them).
+PERSONAL = "personal"
 # Outside the app's own rules: the login pages and Django's admin (its own permissions).
 NOT_APP = {
     "login",
@@ -85,6 +88,9 @@ ENDPOINTS: dict[str, Endpoint] = {
     "leads:list": Endpoint(READ),
     "leads:create": Endpoint(FORM),
     "leads:export": Endpoint(READ),
+    "leads:export_start": Endpoint(ACTION),
+    "leads:export_status": Endpoint(PERSONAL, _pk("export")),
+    "leads:export_download": Endpoint(PERSONAL, _pk("export")),
     "leads:bulk_qualify": Endpoint(ACTION),
     "leads:bulk_disqualify": Endpoint(ACTION),
     "leads:steps": Endpoint(FETCH, _pk("lead")),
@@ -149,6 +155,8 @@ ENDPOINTS: dict[str, Endpoint] = {
     "notifications:open": Endpoint(ACTION, _pk("notification")),
     "notifications:mark_all_read": Endpoint(ACTION),
     "notifications:email": Endpoint(ACTION),
+    "jobs:list": Endpoint(MANAGERS),
+    "jobs:retry": Endpoint(ACTION, _pk("job")),
 }
 WRITES = [name for name, e in ENDPOINTS.items() if e.kind in (FORM, ACTION)]
 RECORD_WRITES = [name for name in WRITES if ENDPOINTS[name].kwargs]
@@ -216,6 +224,8 @@ def world(rep, settings, tmp_path):
         "note": note,
         "activity": ActivityFactory(lead=lead, owner=rep),
         "connection": ConnectionFactory(lead=lead, contact=ContactFactory(owner=rep)),
+        "job": Job.objects.create(kind="crm.prune_files", label="Prune", status="failed"),
+        "export": LeadExport.objects.create(owner=rep, query="view=open", file_name="l.csv"),
         "notification": Notification.objects.create(
             user=rep, kind=Notification.Kind.ASSIGNED, text="Assigned", url=lead.get_absolute_url()
         ),
@@ -298,6 +308,16 @@ def test_only_the_owner_and_managers_read_the_owners_pages(client, world, rep2, 
     for reader in (world["owner"], manager):
         client.force_login(reader)
         assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("name", [n for n, e in ENDPOINTS.items() if e.kind == PERSONAL])
+def test_only_the_owner_reads_the_personal_pages(client, world, rep2, manager, name):
+    url = url_of(name, world)
+    for other in (rep2, manager):
+        client.force_login(other)
+        assert client.get(url).status_code == 403
+    client.force_login(world["owner"])
+    assert client.get(url).status_code in (200, 410)  # 410: an export not ready
 
 
 def test_bulk_disqualify_of_another_reps_leads_changes_nothing(client, world, rep2):

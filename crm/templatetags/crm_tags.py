@@ -92,6 +92,12 @@ def role_names(user) -> str:
 
 
 @register.filter
+def is_manager(user) -> bool:
+    """Whether the user is a sales manager (read with the permissions, no extra query)."""
+    return permissions.is_manager(user)
+
+
+@register.filter
 def kind(record) -> str:
     """'Lead', 'Account', 'Contact', 'Opportunity': what a record page says it shows."""
     return str(record._meta.verbose_name).capitalize()

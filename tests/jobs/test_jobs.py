@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import OperationalError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -188,3 +189,26 @@ def test_the_scheduled_jobs_run(django_capture_on_commit_callbacks):
     for job in schedule.tick():
         assert jobs.run(job.pk) == "done", Job.objects.get(pk=job.pk).error
     assert not Job.objects.filter(pk=old.pk).exists()  # pruned
+
+
+def test_managers_see_the_jobs_with_their_errors_and_retry_a_failed_one(
+    client, manager, rep, calls, django_capture_on_commit_callbacks
+):
+    calls.fail.append(ValueError("the mail server said no"))
+    failed = jobs.start("test.count", label="Send the welcome email", user=rep)
+    jobs.run(failed.pk)
+    done = jobs.start("test.count", label="Tidy up")
+    jobs.run(done.pk)
+    client.force_login(manager)
+
+    page = client.get(reverse("jobs:list"), {"status": "failed"}).content.decode()
+    assert "Send the welcome email" in page and "the mail server said no" in page
+    assert "Tidy up" not in page
+    assert "Tidy up" in client.get(reverse("jobs:list")).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("jobs:retry", args=[failed.pk]), follow=True)
+    assert "is queued again" in response.content.decode()
+    assert jobs.run(failed.pk) == "done"
+    response = client.post(reverse("jobs:retry", args=[done.pk]), follow=True)
+    assert "only a failed job is retried" in response.content.decode()
