@@ -554,3 +554,66 @@ class LeadExport(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("leads:export_status", args=[self.pk])
+
+
+class BulkAction(models.Model):
+    """Qualify or disqualify every open lead of a list, in a worker (more than
+    a page of leads; a page's selection runs in the request). Each lead's
+    outcome is a BulkOutcome, written with the lead's change."""
+
+    class Action(models.TextChoices):
+        QUALIFY = "qualify", "Qualify"
+        DISQUALIFY = "disqualify", "Disqualify"
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Finished"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    # The list's query string: its leads are read as the owner sees them.
+    query = models.TextField(blank=True)
+    # The qualify dialog's answers (a currency by id) or the disqualify reason.
+    options = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    succeeded = models.PositiveIntegerField(default=0)
+    # The leads are taken in id order up to the newest the list had at the
+    # start (`up_to`); `position` is the last id done, moved with each chunk.
+    up_to = models.BigIntegerField(default=0)
+    position = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.total:,} leads"
+
+    def get_absolute_url(self) -> str:
+        return reverse("leads:bulk_status", args=[self.pk])
+
+    @property
+    def refused(self) -> int:
+        return self.done - self.succeeded
+
+
+class BulkOutcome(models.Model):
+    """What a bulk action did to one lead: done, or why not."""
+
+    bulk = models.ForeignKey(BulkAction, on_delete=models.CASCADE, related_name="outcomes")
+    lead = models.ForeignKey(Lead, on_delete=models.SET_NULL, null=True, related_name="+")
+    lead_name = models.CharField(max_length=300)
+    ok = models.BooleanField()
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["bulk", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["bulk", "lead"], name="bulkoutcome_once_per_lead")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead_name}: {'done' if self.ok else self.message}"

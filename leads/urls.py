@@ -13,6 +13,7 @@ urlpatterns = [
     path("exports/<int:pk>/download/", views.lead_export_download, name="export_download"),
     path("bulk-qualify/", views.lead_bulk_qualify, name="bulk_qualify"),
     path("bulk-disqualify/", views.lead_bulk_disqualify, name="bulk_disqualify"),
+    path("bulk/<int:pk>/", views.lead_bulk_status, name="bulk_status"),
     path("<int:pk>/", views.lead_detail, name="detail"),
     path("<int:pk>/edit/", views.lead_edit, name="edit"),
     path("<int:pk>/qualify/", views.lead_qualify, name="qualify"),

@@ -7,7 +7,8 @@ from datetime import datetime
 
 from django.conf import settings as django_settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,12 +23,12 @@ from crm.permissions import can_change, can_delete, ensure_can_change, ensure_ca
 from crm.records import read_only_message
 from crm.views import steps_view, switch_process_view
 
-from . import csv_export, exports, selectors, services
+from . import bulk, csv_export, exports, selectors, services
 from .exceptions import DuplicatesFound, LeadChanged, LeadError, error_message
 from .filters import LeadFilter
 from .forms import DisqualifyForm, LeadForm, LeadStepsForm, QualifyForm, loaded_time
 from .listing import lead_page
-from .models import Lead, LeadExport
+from .models import BulkAction, Lead, LeadExport
 
 
 def get_lead(pk: int) -> Lead:
@@ -404,10 +405,28 @@ def _bulk_result(request, results, *, action: str, options: dict | None = None):
     )
 
 
+def _every_lead_of_the_list(request) -> bool:
+    """Whether the rep chose every open lead of the list, not a page's selection."""
+    return request.POST.get("all_matching") == "1"
+
+
+def _start_bulk(request, action: str, options: dict):
+    """Every open lead of the list: a background job, and the page that follows it."""
+    try:
+        found = bulk.start_bulk_action(
+            user=request.user, action=action, query=request.POST.get("query", ""), options=options
+        )
+    except LeadError as exc:
+        messages.error(request, error_message(exc))
+        return redirect(_safe_next(request))
+    return redirect(found)
+
+
 @require_POST
 def lead_bulk_qualify(request):
     ids = _selected_ids(request)
-    if not ids:
+    every = _every_lead_of_the_list(request)
+    if not ids and not every:
         messages.error(request, "Select at least one lead to qualify.")
         return redirect(_safe_next(request))
     form = _qualify_form(request.POST)
@@ -419,6 +438,8 @@ def lead_bulk_qualify(request):
         )
         return redirect(_safe_next(request))
     options = form.options()
+    if every:
+        return _start_bulk(request, BulkAction.Action.QUALIFY, options)
     results = services.qualify_leads(
         leads=_selected_leads(ids),
         user=request.user,
@@ -431,17 +452,41 @@ def lead_bulk_qualify(request):
 @require_POST
 def lead_bulk_disqualify(request):
     ids = _selected_ids(request)
-    if not ids:
+    every = _every_lead_of_the_list(request)
+    if not ids and not every:
         messages.error(request, "Select at least one lead to disqualify.")
         return redirect(_safe_next(request))
     form = DisqualifyForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose a reason to disqualify the leads; nothing was changed.")
         return redirect(_safe_next(request))
+    if every:
+        return _start_bulk(
+            request, BulkAction.Action.DISQUALIFY, {"reason": form.cleaned_data["reason"]}
+        )
     results = services.disqualify_leads(
         leads=_selected_leads(ids), user=request.user, reason=form.cleaned_data["reason"]
     )
     return _bulk_result(request, results, action="disqualified")
+
+
+def lead_bulk_status(request, pk: int):
+    """A bulk action in the background: how far it got (htmx asks again until it
+    has finished), and each lead it could not act on, with why."""
+    found = get_object_or_404(BulkAction.objects.select_related("owner"), pk=pk)
+    if found.owner_id != request.user.pk:
+        raise PermissionDenied("Only the person who started this bulk action sees it.")
+    refused = found.outcomes.filter(ok=False).select_related("lead")
+    context = {
+        "bulk": found,
+        "refused": Paginator(refused.order_by("pk"), 50).get_page(request.GET.get("page")),
+    }
+    if request.headers.get("HX-Request"):
+        response = render(request, "leads/_bulk_status.html", context)
+        if found.status == BulkAction.Status.DONE:
+            response["HX-Trigger"] = "notificationsChanged"
+        return response
+    return render(request, "leads/bulk_status.html", context)
 
 
 def lead_export(request):

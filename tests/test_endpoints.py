@@ -23,7 +23,7 @@ from activities.models import Activity, Connection, Note
 from crm.models import Job, Notification
 from imports.models import ImportJob
 from leads.forms import LeadForm
-from leads.models import Lead, LeadExport
+from leads.models import BulkAction, Lead, LeadExport
 from opportunities.models import Opportunity
 from tests.factories import (
     AccountFactory,
@@ -89,6 +89,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "leads:create": Endpoint(FORM),
     "leads:export": Endpoint(READ),
     "leads:export_start": Endpoint(ACTION),
+    "leads:bulk_status": Endpoint(PERSONAL, _pk("bulk")),
     "leads:export_status": Endpoint(PERSONAL, _pk("export")),
     "leads:export_download": Endpoint(PERSONAL, _pk("export")),
     "leads:bulk_qualify": Endpoint(ACTION),
@@ -225,6 +226,7 @@ def world(rep, settings, tmp_path):
         "activity": ActivityFactory(lead=lead, owner=rep),
         "connection": ConnectionFactory(lead=lead, contact=ContactFactory(owner=rep)),
         "job": Job.objects.create(kind="crm.prune_files", label="Prune", status="failed"),
+        "bulk": BulkAction.objects.create(owner=rep, action="disqualify", query="view=my"),
         "export": LeadExport.objects.create(owner=rep, query="view=open", file_name="l.csv"),
         "notification": Notification.objects.create(
             user=rep, kind=Notification.Kind.ASSIGNED, text="Assigned", url=lead.get_absolute_url()

@@ -8,16 +8,45 @@
       document.querySelectorAll(box.dataset.selectAll).forEach(function (row) {
         row.checked = box.checked;
       });
+      if (!box.checked && allMatching) { allMatching.value = ""; }
       document.dispatchEvent(new Event("ll:selection"));
     });
   });
+  // When a whole page is selected and the list has more pages, the rep may
+  // choose every open lead of the list instead (a background job does it).
+  var allMatching = document.querySelector("[data-all-matching]");
+  var matchingBar = document.querySelector("[data-select-matching-bar]");
   function refreshBulk() {
+    var boxes = document.querySelectorAll("input[name=lead_ids]");
     var count = document.querySelectorAll("input[name=lead_ids]:checked").length;
-    document.querySelectorAll("[data-bulk-count]").forEach(function (el) { el.textContent = count; });
-    document.querySelectorAll("[data-bulk-action]").forEach(function (btn) { btn.disabled = count === 0; });
+    var every = allMatching && allMatching.value === "1";
+    document.querySelectorAll("[data-bulk-count]").forEach(function (el) { el.textContent = every ? "all" : count; });
+    document.querySelectorAll("[data-bulk-action]").forEach(function (btn) { btn.disabled = count === 0 && !every; });
+    if (matchingBar) {
+      var wholePage = boxes.length > 0 && count === boxes.length;
+      matchingBar.classList.toggle("d-none", !wholePage && !every);
+      matchingBar.querySelector("[data-page-selected]").classList.toggle("d-none", every);
+      matchingBar.querySelector("[data-select-matching]").classList.toggle("d-none", every);
+      matchingBar.querySelector("[data-matching-selected]").classList.toggle("d-none", !every);
+    }
   }
+  function setMatching(on) {
+    if (!allMatching) { return; }
+    allMatching.value = on ? "1" : "";
+    if (!on) {
+      document.querySelectorAll("input[name=lead_ids], [data-select-all]").forEach(function (box) { box.checked = false; });
+    }
+    refreshBulk();
+  }
+  document.addEventListener("click", function (e) {
+    if (e.target.closest("[data-select-matching]")) { setMatching(true); }
+    if (e.target.closest("[data-clear-matching]")) { setMatching(false); }
+  });
   document.addEventListener("change", function (e) {
-    if (e.target.name === "lead_ids") { refreshBulk(); }
+    if (e.target.name === "lead_ids") {
+      if (allMatching && !e.target.checked) { allMatching.value = ""; }
+      refreshBulk();
+    }
   });
   document.addEventListener("ll:selection", refreshBulk);
   refreshBulk();

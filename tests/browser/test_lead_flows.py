@@ -204,6 +204,33 @@ def test_bulk_disqualify_asks_the_reason_once(page, live_server, rep, login, sho
     expect(page.locator("input[name=lead_ids]")).to_have_count(0)
 
 
+def test_disqualify_every_lead_of_a_list_runs_in_the_background(
+    page, live_server, rep, login, shot, settings, worker
+):
+    settings.LEADS_PER_PAGE = 3
+    leads = [LeadFactory(owner=rep, company_name=f"Bulk {i} Ltd") for i in range(7)]
+    login("rep")
+    page.locator("thead input[data-select-all]").check()
+    bar = page.get_by_test_id("select-matching-bar")
+    expect(bar).to_contain_text("Every open lead on this page is selected.")
+    page.get_by_test_id("select-matching").click()
+    expect(bar).to_contain_text("Every open lead of this list is selected")
+    expect(page.get_by_test_id("bulk-disqualify")).to_contain_text("Disqualify (all)")
+    page.get_by_test_id("bulk-disqualify").click()
+    dialog = page.locator("#bulkDisqualifyModal")
+    dialog.locator("select[name=reason]").select_option(label="No Longer Interested")
+    dialog.get_by_test_id("bulk-disqualify-confirm").click()
+
+    status = page.get_by_test_id("bulk-status")
+    expect(status).to_contain_text("7 of 7 leads done: 7 disqualified", timeout=15_000)
+    expect(status).to_contain_text("Finished")
+    expect(page.get_by_test_id("bell-count")).to_have_text("1")
+    shot("bulk-every-lead")
+    for lead in leads:
+        lead.refresh_from_db()
+        assert lead.status_reason == "no_longer_interested"
+
+
 def test_qualify_dialog_converts_the_budget_to_the_chosen_currency(
     page, live_server, rep, login, shot
 ):
