@@ -12,6 +12,7 @@ one, so the database constraints stay the last word.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import re
@@ -60,7 +61,8 @@ from .models import ImportJob, ImportProblem
 logger = logging.getLogger(__name__)
 
 # Settings (each read when used, so tests and deployments may change them):
-# IMPORT_MAX_BYTES      largest file taken (default 20 MB; the upload page states it)
+# IMPORT_MAX_BYTES      largest file taken (default 200 MB, about a million rows; the
+#                       upload page states it)
 # IMPORT_MAX_COLUMNS    most columns on any line (default 200)
 # IMPORT_MAX_LINE_CHARS longest row in characters (default 100,000)
 # IMPORT_BATCH_SIZE     rows imported per batch, each in its own transaction (default 2,000)
@@ -68,7 +70,7 @@ logger = logging.getLogger(__name__)
 #                       requests get the write lock between batches; 0 elsewhere)
 # IMPORT_UNFINISHED_RETENTION  how long the file of a job nobody finishes is kept
 #                       before `manage.py prune_attachments` abandons it (default 7 days)
-IMPORT_MAX_BYTES = 20 * 1024 * 1024
+IMPORT_MAX_BYTES = 200 * 1024 * 1024
 IMPORT_MAX_COLUMNS = 200
 IMPORT_MAX_LINE_CHARS = 100_000
 IMPORT_BATCH_SIZE = 2_000
@@ -254,9 +256,14 @@ def run_import(*, job: ImportJob, alive: Callable[[], None] = lambda: None) -> I
     from the next one. Returns the job as it ended (or as a cancel left it)."""
     job = ImportJob.objects.get(pk=job.pk)
     pause = _pause_between_batches()
+    text = None  # the stored file, read once for all the batches
     while job.status == ImportJob.Status.RUNNING:
         alive()
-        job = import_next_batch(job=job, user=job.created_by)
+        if text is None and job.file:
+            # A file that cannot be read is import_next_batch's to report (Stopped).
+            with contextlib.suppress(OSError, ValueError):
+                text = _text(job)
+        job = import_next_batch(job=job, user=job.created_by, text=text)
         if pause and job.status == ImportJob.Status.RUNNING:
             time.sleep(pause)
     return job
@@ -290,18 +297,21 @@ def cancel_import(*, job: ImportJob, user: AbstractBaseUser) -> ImportJob:
     return job
 
 
-def import_next_batch(*, job: ImportJob, user: AbstractBaseUser) -> ImportJob:
+def import_next_batch(
+    *, job: ImportJob, user: AbstractBaseUser, text: str | None = None
+) -> ImportJob:
     """Import the next IMPORT_BATCH_SIZE rows of a running job; mark it done after the last.
 
-    The job row is locked, so two requests never import the same batch. A row
+    The job row is locked, so two runs never import the same batch. A row
     the database refuses fails alone (its line and reason among the rows not
     imported). A busy or unreachable database raises OperationalError and
-    changes nothing: the batch is tried again by the next request. Anything
+    changes nothing: the worker's job tries the batch again later. Anything
     else that stops a batch ends the job as Stopped with every row not yet
-    imported listed, so the job always finishes and no row is lost.
+    imported listed, so the job always finishes and no row is lost. `text`:
+    the stored file's text, when the caller read it once for every batch.
     """
     try:
-        return _import_next_batch(job=job, user=user)
+        return _import_next_batch(job=job, user=user, text=text)
     except (PermissionDenied, OperationalError, InterfaceError):
         raise
     except parsing.FileProblem as exc:
@@ -315,14 +325,19 @@ def import_next_batch(*, job: ImportJob, user: AbstractBaseUser) -> ImportJob:
 
 
 @transaction.atomic
-def _import_next_batch(*, job: ImportJob, user: AbstractBaseUser) -> ImportJob:
+def _import_next_batch(*, job: ImportJob, user: AbstractBaseUser, text: str | None) -> ImportJob:
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
     _ensure_can_run(user, job)
     if job.status != ImportJob.Status.RUNNING:
         return job
     batch = list(
         islice(
-            parsing.rows(_text(job), job.delimiter, start=job.next_offset, line=job.next_line),
+            parsing.rows(
+                text if text is not None else _text(job),
+                job.delimiter,
+                start=job.next_offset,
+                line=job.next_line,
+            ),
             _batch_size(),
         )
     )

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from crm import jobs
 from crm.models import Job
+from imports import services
 from imports.models import ImportJob, ImportProblem
 from leads.models import Lead, LeadSource, RoutingRule
 from tests.factories import ContactFactory, LeadFactory
@@ -285,12 +286,10 @@ def test_missing_required_columns_are_named(client, rep):
     assert job.status == ImportJob.Status.MAPPING
 
 
-def test_a_file_over_the_limit_is_refused(client, rep):
+def test_the_default_limit_takes_a_million_rows_and_the_page_says_it(client, rep):
     client.force_login(rep)
-    big = b"Topic,Last name\n" + b"A topic that is long enough,Name\n" * 1_600_000
-    assert len(big) > 50_000_000
-    message = refused(client, big)
-    assert "the limit is 20 MB" in message
+    assert services.max_bytes() == 200 * 1024 * 1024  # a million Salesforce rows: ~150 MB
+    assert "Files up to 200 MB" in client.get(reverse("imports:upload")).content.decode()
 
 
 def test_the_limit_is_configurable(client, rep, settings):
