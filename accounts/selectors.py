@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator
 
-from django.db.models import Model, Q, QuerySet
+from django.db import connection
+from django.db.models import BooleanField, Model, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from crm.text import email_key, name_key
 
@@ -55,12 +57,23 @@ def people_matching(
     indexed keys."""
     if not (emails or phones):
         return iter(())
-    return (
-        model._default_manager.filter(
+    rows = model._default_manager.order_by()
+    if connection.vendor == "postgresql":
+        # Each list as one array parameter: psycopg took 0.15 s to adapt a
+        # batch's 6,000 separate IN parameters for a query that ran in 3 ms.
+        emails, phones = list(emails), list(phones)
+        rows = rows.filter(
+            RawSQL(
+                "(email_key = ANY(%s) OR business_phone_key = ANY(%s) "
+                "OR mobile_phone_key = ANY(%s))",
+                [emails, phones, phones],
+                output_field=BooleanField(),
+            )
+        )
+    else:
+        rows = rows.filter(
             Q(email_key__in=emails)
             | Q(business_phone_key__in=phones)
             | Q(mobile_phone_key__in=phones)
         )
-        .values_list(*PERSON_KEYS)
-        .iterator()
-    )
+    return iter(list(rows.values_list(*PERSON_KEYS)))

@@ -364,3 +364,44 @@ def test_database_refuses_an_inconsistent_opportunity_state_and_status_reason():
         Opportunity.objects.filter(pk=opportunity.pk).update(state="won", status_reason="canceled")
     with transaction.atomic(), pytest.raises(IntegrityError):
         Opportunity.objects.filter(pk=opportunity.pk).update(state="open", status_reason="won")
+
+
+# Several machines: the job queue and the media store ------------------------------
+
+
+def test_the_job_backend_is_the_database_unless_redis_is_named():
+    show = "import crm.settings.production as s; print(s.TASKS['default']['BACKEND'])"
+    on_db = run_python(["-c", show], **PRODUCTION_ENV)
+    on_redis = run_python(
+        ["-c", show + "; print(s.RQ_QUEUES['default']['URL'], 'django_rq' in s.INSTALLED_APPS)"],
+        **PRODUCTION_ENV,
+        TASKS_REDIS_URL="redis://queue.internal:6379/0",
+    )
+    assert on_db.stdout.split() == ["django_tasks_db.DatabaseBackend"], on_db.stderr
+    assert on_redis.stdout.split() == [
+        "django_tasks_rq.RQBackend",
+        "redis://queue.internal:6379/0",
+        "True",
+    ], on_redis.stderr
+
+
+def test_media_go_to_an_s3_bucket_when_one_is_named_else_the_file_system():
+    show = (
+        "import crm.settings.production as s; d = s.STORAGES['default']; "
+        "print(d['BACKEND'], d.get('OPTIONS', {}).get('bucket_name'), "
+        "d.get('OPTIONS', {}).get('endpoint_url'), d.get('OPTIONS', {}).get('default_acl'))"
+    )
+    local = run_python(["-c", show], **PRODUCTION_ENV)
+    bucket = run_python(
+        ["-c", show],
+        **PRODUCTION_ENV,
+        MEDIA_S3_BUCKET="leadline-media",
+        MEDIA_S3_ENDPOINT_URL="https://s3.example.com",
+    )
+    assert local.stdout.split() == ["crm.storage.MediaStorage", "None", "None", "None"]
+    assert bucket.stdout.split() == [
+        "storages.backends.s3.S3Storage",
+        "leadline-media",
+        "https://s3.example.com",
+        "private",
+    ], bucket.stderr

@@ -148,6 +148,25 @@ STORAGES = {
     "default": {"BACKEND": "crm.storage.MediaStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Several machines (web processes and workers) need one store for uploads and
+# exports: a shared folder as MEDIA_ROOT (NFS), or an S3-compatible bucket through
+# django-storages (`pip install -e '.[s3]'` adds boto3). Files stay private: every
+# download goes through the app's permission checks.
+MEDIA_S3_BUCKET = os.environ.get("MEDIA_S3_BUCKET", "")
+if MEDIA_S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": MEDIA_S3_BUCKET,
+            "endpoint_url": os.environ.get("MEDIA_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("MEDIA_S3_REGION") or None,
+            "access_key": os.environ.get("MEDIA_S3_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("MEDIA_S3_SECRET_ACCESS_KEY") or None,
+            "default_acl": "private",
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
+    }
 
 # Sign-in throttling (django-axes): five failed passwords for one user name from one
 # address lock that pair out for 15 minutes; other users and addresses are unaffected.
