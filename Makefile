@@ -59,7 +59,8 @@ $(VENV)/.stamp-load: pyproject.toml | $(VENV)/.stamp-deps
 
 # Load run: gunicorn + PostgreSQL (database leadline_load on the server of DATABASE_URL,
 # default the local one), 20 locust users for 60 s, then a check that nothing was lost:
-# make load LOAD_ARGS="--users 20 --duration 60"
+# make load LOAD_ARGS="--users 20 --duration 60"; with background workers on Redis and an
+# import running: make load LOAD_ARGS="--jobs --workers 2" (benchmarks/load/jobs.py)
 load: setup $(VENV)/.stamp-load
 	$(BIN)/python benchmarks/load/run.py $(LOAD_ARGS)
 

@@ -97,6 +97,15 @@ def main(argv: list[str] | None = None) -> int:
         help="Settings module of the app under load (default crm.settings.production).",
     )
     parser.add_argument("--json", type=Path, help="Where to write the results.")
+    parser.add_argument(
+        "--jobs",
+        action="store_true",
+        help="Also run background workers on Redis, and an import during a second load "
+        "(benchmarks/load/jobs.py).",
+    )
+    parser.add_argument("--job-workers", type=int, default=2, help="With --jobs (default 2).")
+    parser.add_argument("--import-rows", type=int, default=100_000, help="With --jobs.")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/13", help="With --jobs.")
     args = parser.parse_args(argv)
 
     url = args.database_url or load_database_url(os.environ.get("DATABASE_URL", ""))
@@ -129,9 +138,28 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Load database: {url}", flush=True)
     build_database(url, args.leads, env)
 
+    if args.jobs:
+        env["TASKS_REDIS_URL"] = args.redis
+        os.environ.update(env)
     import django
 
     django.setup()
+    if args.jobs:
+        from benchmarks.load import jobs
+
+        return jobs.run(
+            args,
+            env=env,
+            host=host,
+            tag=tag,
+            target=target,
+            prepare=prepare,
+            start_gunicorn=start_gunicorn,
+            wait_until_answering=wait_until_answering,
+            run_locust=run_locust,
+            stop=stop,
+            database_record=database_record,
+        )
     plan = prepare(tag=tag, wait=args.wait, record=logs["clients"])
     info = {
         "tag": tag,
