@@ -37,7 +37,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from benchmarks.import_csv import cleanup, export_file  # noqa: E402
+from benchmarks.import_csv import bench_file, cleanup, start  # noqa: E402
 from benchmarks.run import open_bench_database  # noqa: E402
 
 PAGES = [
@@ -219,24 +219,15 @@ def start_worker(url: str, redis: str, number: int) -> subprocess.Popen:
 def import_while_reading(client, args) -> dict:
     from django.contrib.auth import get_user_model
 
-    from imports import services
     from imports.models import ImportJob
     from leads.models import Lead
 
     rep = get_user_model().objects.get(username="rep")
-    existing = list(
-        Lead.objects.exclude(email="").order_by("-pk").values_list("email", flat=True)[:500]
-    )
-    raw, _ = export_file(args.rows, existing)
-    before = Lead.objects.count()
-    last_pk = Lead.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    raw, _, before, last_pk = bench_file(args.rows)
     print(f"  file: {args.rows:,} rows, {len(raw) / 1_048_576:.0f} MB", flush=True)
 
     started = time.perf_counter()
-    job = services.start_import(user=rep, name="bench-import.csv", raw=raw)
-    job = services.set_mapping(
-        job=job, user=rep, mapping=job.mapping, default_topic="Imported", skip_duplicates=True
-    )
+    job = start(rep, raw, name="bench-import.csv")
     during: dict[str, list[float]] = {name: [] for name, _, _ in PAGES}
     last_report = started
     while True:

@@ -124,16 +124,12 @@ def start_import(rows: int, *, topic: str) -> dict:
     """An import of `rows` rows, started as the mapping page starts it."""
     from django.contrib.auth import get_user_model
 
-    from benchmarks.import_csv import export_file
-    from imports import services
+    from benchmarks.import_csv import export_file, start
     from leads.models import Lead
 
     rep = get_user_model().objects.get(username="rep")
     raw, _ = export_file(rows, [])
-    job = services.start_import(user=rep, name="load-import.csv", raw=raw)
-    job = services.set_mapping(
-        job=job, user=rep, mapping=job.mapping, default_topic=topic, skip_duplicates=True
-    )
+    job = start(rep, raw, name="load-import.csv", topic=topic)
     return {"pk": job.pk, "topic": topic, "started": time.monotonic(), "leads": Lead}
 
 
