@@ -240,6 +240,23 @@ def run_cases(args) -> tuple[list[Result], dict]:
     def qualify_one():
         return services.qualify_lead(lead=fresh.pop(), user=rep)
 
+    # The API as an integration calls it: a read-write token of the rep's.
+    from api import services as token_services
+
+    _, key = token_services.create_token(user=rep, name="bench", read_only=False)
+    api_client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+    api_fresh = fresh_leads(rep, args.warmup + args.repeat)
+
+    def api_qualify():
+        response = api_client.post(
+            f"/api/v1/leads/{api_fresh.pop().pk}/qualify",
+            {"create_account": True, "create_contact": True, "create_opportunity": True},
+            content_type="application/json",
+        )
+        if response.status_code != 200:
+            raise RuntimeError(f"qualify answered {response.status_code}: {response.content[:300]}")
+        return response
+
     def qualify_bulk():
         results = services.qualify_leads(leads=bulk, user=rep, ignore_duplicates=True)
         failed = [r for r in results if not r.ok]
@@ -333,6 +350,19 @@ def run_cases(args) -> tuple[list[Result], dict]:
             500,
             repeat=max(3, args.repeat // 4),
         ),
+        Case(
+            "API: GET /api/v1/leads/?limit=100",
+            page(api_client, "/api/v1/leads/", {"limit": 100}),
+            list_target,
+            max_queries=6,
+        ),
+        Case(
+            f"API: leads after row {deep[1]:,} (view=all, limit=100)",
+            page(api_client, "/api/v1/leads/", {"view": "all", "limit": 100, "cursor": deep[0]}),
+            list_target,
+            max_queries=6,
+        ),
+        Case("API: POST /api/v1/leads/{id}/qualify", api_qualify, 20),
         Case("qualify_lead", qualify_one, 15),
         Case(f"qualify_leads, {len(bulk):,} leads", qualify_bulk, 10_000, repeat=1),
         Case(

@@ -27,5 +27,7 @@ urlpatterns = [
     path("web-to-lead/", include("leads.web_to_lead_urls")),
     path("notifications/", include("crm.inbox_urls")),
     path("jobs/", include(inbox_urls.jobs_urlpatterns)),
+    path("api/v1/", include("api.urls")),
+    path("profile/tokens/", include("api.page_urls")),
     path("admin/", admin.site.urls),
 ]

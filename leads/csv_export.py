@@ -87,25 +87,30 @@ def filtered_leads(*, user, params) -> tuple[QuerySet[Lead], LeadFilter, str, st
     return leads, lead_filter, view, params.get("sort") or ""
 
 
+def list_page(*, user, params, after: str | None = None, per_page: int = CHUNK_SIZE):
+    """The page after the cursor `after` of the list `params` shows (view,
+    filters, search, sort), as the list page reads it (keyset): the export's
+    chunks and the API's pages."""
+    leads, lead_filter, view, sort = filtered_leads(user=user, params=params)
+    valid = lead_filter.is_valid()
+    return lead_page(
+        leads,
+        sort=sort,
+        after=after,
+        per_page=per_page,
+        view=view,
+        user=user,
+        narrowed_by=lead_filter.narrowing(),
+        search=(lead_filter.form.cleaned_data.get("q") or "") if valid else "",
+    )
+
+
 def lead_rows(*, user, params, chunk_size: int | None = None) -> Iterator[Lead]:
     """Every lead of the list `params` shows, in the list's order, read a page of
     `chunk_size` at a time after the last row read (keyset)."""
-    leads, lead_filter, view, sort = filtered_leads(user=user, params=params)
-    valid = lead_filter.is_valid()
-    search = (lead_filter.form.cleaned_data.get("q") or "") if valid else ""
-    narrowed_by = lead_filter.narrowing()
     after = None
     while True:
-        page = lead_page(
-            leads,
-            sort=sort,
-            after=after,
-            per_page=chunk_size or CHUNK_SIZE,
-            view=view,
-            user=user,
-            narrowed_by=narrowed_by,
-            search=search,
-        )
+        page = list_page(user=user, params=params, after=after, per_page=chunk_size or CHUNK_SIZE)
         yield from page.object_list
         if not page.has_next:
             return

@@ -40,6 +40,10 @@ INSTALLED_APPS = [
     "imports",
     "reports",
     "demo",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -257,3 +261,28 @@ JOBS_TICK_SECONDS = int(os.environ.get("JOBS_TICK_SECONDS", "60"))
 
 # Notification emails (sent by jobs): SMTP from the environment in production.
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Leadline <leadline@localhost>")
+
+# The REST API (api/): personal tokens (Authorization: Bearer) or the browser's
+# session (with CSRF); every refusal as application/problem+json.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "api.permissions.TokenScope",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.problems.handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Leadline API",
+    "DESCRIPTION": "Leads and their lifecycle (QualifyLead, as Dynamics 365 names it).",
+    "VERSION": "1",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}

@@ -1,0 +1,80 @@
+"""Every refusal as `application/problem+json` (RFC 9457): `type`, `title`,
+`status`, `detail`, and a stable `code` named after the service's exception
+(`lead_not_open`, `duplicates_found`, …), with `errors` by field for bad input.
+One handler for the whole API (REST_FRAMEWORK's EXCEPTION_HANDLER)."""
+
+from __future__ import annotations
+
+import re
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from leads import exceptions as lead_errors
+from opportunities.exceptions import OpportunityError
+
+CONTENT_TYPE = "application/problem+json"
+
+# Refusals of the state a record is in: 409 Conflict; the others are bad requests (422).
+CONFLICTS = lead_errors.LeadNotOpen | lead_errors.LeadNotInactive | lead_errors.DuplicatesFound
+
+
+def code_of(exc: BaseException) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower()
+
+
+def problem(status_code: int, code: str, detail, **extra) -> Response:
+    body = {
+        "type": f"https://leadline.example/problems/{code}",
+        "title": code.replace("_", " ").capitalize(),
+        "status": status_code,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
+    return Response(body, status=status_code, content_type=CONTENT_TYPE)
+
+
+def handler(exc, context):
+    if isinstance(exc, lead_errors.LeadChanged):
+        return problem(412, "lead_changed", exc.message)
+    if isinstance(exc, lead_errors.DuplicatesFound):
+        return problem(
+            409,
+            "duplicates_found",
+            exc.message,
+            accounts=[{"id": a.pk, "name": a.name} for a in exc.accounts],
+            contacts=[{"id": c.pk, "name": c.full_name, "email": c.email} for c in exc.contacts],
+        )
+    if isinstance(exc, lead_errors.RequiredStepsMissing) or (
+        isinstance(exc, OpportunityError) and hasattr(exc, "steps")
+    ):
+        return problem(422, "required_steps_missing", exc.message, steps=exc.steps)
+    if isinstance(exc, lead_errors.LeadError | OpportunityError):
+        conflict = isinstance(exc, CONFLICTS | OpportunityError)
+        return problem(409 if conflict else 422, code_of(exc), exc.message)
+    if isinstance(exc, DjangoValidationError):
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+        return problem(
+            400, "invalid", " ".join(" ".join(m) for m in errors.values()), errors=errors
+        )
+    if isinstance(exc, DjangoPermissionDenied):
+        return problem(403, "permission_denied", str(exc) or "You may not do this.")
+    if isinstance(exc, Http404):
+        return problem(404, "not_found", "No such record.")
+    response = exception_handler(exc, context)
+    if response is None:
+        return None  # a real bug: Django's 500
+    if isinstance(exc, exceptions.ValidationError):
+        return problem(400, "invalid", "Some fields are not valid.", errors=response.data)
+    code = getattr(exc, "default_code", "error")
+    detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
+    answer = problem(response.status_code, str(code), str(detail))
+    for header in ("WWW-Authenticate", "Retry-After", "Allow"):
+        if header in response:
+            answer[header] = response[header]
+    return answer

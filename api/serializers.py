@@ -1,0 +1,109 @@
+"""The API's shapes of a lead and of the lifecycle actions' answers. Only
+shapes: every write goes through leads.services, which checks the rules."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from crm.models import Currency
+from leads.models import Lead
+from leads.services import EDITABLE_FIELDS
+
+READ_ONLY = (
+    "id",
+    "state",
+    "stage",
+    "qualified_account",
+    "qualified_contact",
+    "qualified_opportunity",
+    "created_at",
+    "modified_at",
+)
+
+
+@extend_schema_field(
+    {"type": "string", "description": "An ISO 4217 code, e.g. USD.", "example": "USD"}
+)
+class CurrencyField(serializers.RelatedField):
+    """A currency by its ISO code ("USD"). Read from the codes the view put in the
+    context (one query for a whole page), else looked up."""
+
+    default_error_messages = {"unknown": "{code!r} is not a currency code."}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("queryset", Currency.objects.all())
+        super().__init__(**kwargs)
+
+    def use_pk_only_optimization(self) -> bool:
+        return True
+
+    def to_representation(self, value):
+        codes = self.context.get("currency_codes")
+        if codes is None:
+            codes = self.context["currency_codes"] = dict(
+                Currency.objects.values_list("pk", "code")
+            )
+        return codes.get(value.pk)
+
+    def to_internal_value(self, data):
+        found = self.get_queryset().filter(code__iexact=str(data)).first()
+        if found is None:
+            self.fail("unknown", code=str(data)[:20])
+        return found
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    currency = CurrencyField(required=False, allow_null=True)
+
+    class Meta:
+        model = Lead
+        fields = [*READ_ONLY, *sorted(EDITABLE_FIELDS)]
+        read_only_fields = READ_ONLY
+        extra_kwargs = {
+            # The owner rules are the service's (only a manager assigns another owner).
+            "owner": {"required": False},
+            "status_reason": {"required": False},
+        }
+
+    def validate_status_reason(self, value):
+        open_reasons = {Lead.StatusReason.NEW, Lead.StatusReason.CONTACTED}
+        if value and value not in open_reasons:
+            raise serializers.ValidationError("An open lead's status is New or Contacted.")
+        return value
+
+
+class QualifySerializer(serializers.Serializer):
+    """QualifyLead's parameters (Dynamics 365): which records to create, the
+    opportunity's currency, records to link instead, and whether to go ahead
+    despite possible duplicates."""
+
+    create_account = serializers.BooleanField(required=False, allow_null=True, default=None)
+    create_contact = serializers.BooleanField(required=False, allow_null=True, default=None)
+    create_opportunity = serializers.BooleanField(required=False, allow_null=True, default=None)
+    currency = CurrencyField(required=False, allow_null=True)
+    existing_account = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    existing_contact = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    ignore_duplicates = serializers.BooleanField(required=False, default=False)
+
+
+class DisqualifySerializer(serializers.Serializer):
+    status_reason = serializers.ChoiceField(
+        choices=[(r.value, r.label) for r in Lead.DISQUALIFY_REASONS]
+    )
+
+
+class QualifyAnswerSerializer(serializers.Serializer):
+    """The qualified lead and the records it is linked to, created or existing."""
+
+    lead = LeadSerializer()
+    account = serializers.IntegerField(allow_null=True)
+    contact = serializers.IntegerField(allow_null=True)
+    opportunity = serializers.IntegerField(allow_null=True)
+    created_account = serializers.BooleanField()
+    created_contact = serializers.BooleanField()
+
+
+class LeadPageSerializer(serializers.Serializer):
+    results = LeadSerializer(many=True)
+    next = serializers.CharField(allow_null=True, help_text="The next page's URL, if any.")

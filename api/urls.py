@@ -1,0 +1,50 @@
+"""/api/v1/: the REST API, its OpenAPI schema and its documentation pages.
+Not behind the sign-in redirect: an unauthenticated call answers 401."""
+
+from csp.constants import SELF, UNSAFE_INLINE
+from csp.decorators import csp_update
+from django.contrib.auth.decorators import login_not_required
+from django.urls import path
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
+
+from . import views
+
+app_name = "api"
+
+
+def _open(view):
+    return login_not_required(view)
+
+
+# Swagger UI and Redoc set styles from their scripts (Redoc also runs its search in
+# a Web Worker made from a blob): on these two pages only, styles may be inline and
+# such a worker may run. Scripts stay the site's own files.
+_docs_csp = csp_update({"style-src": [UNSAFE_INLINE], "worker-src": [SELF, "blob:"]})
+
+
+urlpatterns = [
+    path("schema/", _open(SpectacularAPIView.as_view()), name="schema"),
+    path(
+        "docs/",
+        _open(_docs_csp(SpectacularSwaggerSplitView.as_view(url_name="api:schema"))),
+        name="docs",
+    ),
+    path(
+        "redoc/",
+        _open(_docs_csp(SpectacularRedocView.as_view(url_name="api:schema"))),
+        name="redoc",
+    ),
+    path("leads/", _open(views.LeadList.as_view()), name="leads"),
+    path("leads/<int:pk>/", _open(views.LeadDetail.as_view()), name="lead"),
+    path("leads/<int:pk>/qualify", _open(views.LeadQualify.as_view()), name="lead_qualify"),
+    path(
+        "leads/<int:pk>/disqualify", _open(views.LeadDisqualify.as_view()), name="lead_disqualify"
+    ),
+    path(
+        "leads/<int:pk>/reactivate", _open(views.LeadReactivate.as_view()), name="lead_reactivate"
+    ),
+]

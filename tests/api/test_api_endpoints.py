@@ -1,0 +1,94 @@
+"""Every API operation, from the URL conf: anonymous calls answer 401, a
+read-only token's writes 403, both as problem+json and changing nothing."""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.test import APIClient
+
+from api import services as token_services
+from leads.models import Lead
+from tests.factories import LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+DOCUMENTS = {"api:schema", "api:docs", "api:redoc"}  # public: the schema and its pages
+
+
+def api_operations() -> list[tuple[str, str]]:
+    """(URL name, method) of every API view, from the views' own handlers."""
+    found = []
+
+    def walk(patterns, namespace):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns, p.namespace or namespace)
+            elif isinstance(p, URLPattern) and namespace == "api":
+                name = f"api:{p.name}"
+                view = getattr(p.callback, "view_class", None)
+                if name in DOCUMENTS or view is None:
+                    continue
+                for method in ("get", "post", "patch", "put", "delete"):
+                    if hasattr(view, method):
+                        found.append((name, method))
+
+    walk(get_resolver().url_patterns, None)
+    return found
+
+
+OPERATIONS = api_operations()
+
+
+def url_of(name: str, lead: Lead) -> str:
+    try:
+        return reverse(name, args=[lead.pk])
+    except Exception:
+        return reverse(name)
+
+
+def snapshot() -> list:
+    return list(Lead.objects.order_by("pk").values())
+
+
+def test_every_api_view_is_found():
+    assert ("api:leads", "get") in OPERATIONS and ("api:lead_qualify", "post") in OPERATIONS
+
+
+@pytest.mark.parametrize("name,method", OPERATIONS)
+def test_anonymous_calls_answer_401(rep, name, method):
+    lead = LeadFactory(owner=rep)
+    before = snapshot()
+    response = getattr(APIClient(), method)(url_of(name, lead), {}, format="json")
+    assert response.status_code == 401, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    assert response["WWW-Authenticate"] == "Bearer"
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("name,method", [op for op in OPERATIONS if op[1] != "get"])
+def test_a_read_only_token_may_not_write(rep, name, method):
+    lead = LeadFactory(owner=rep)
+    _, key = token_services.create_token(user=rep, name="ro", read_only=True)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    before = snapshot()
+    response = getattr(client, method)(url_of(name, lead), {"topic": "X"}, format="json")
+    assert response.status_code == 403 and response.json()["code"] == "permission_denied"
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("name,method", [op for op in OPERATIONS if op[1] != "get"])
+def test_another_rep_changes_nothing(rep, rep2, name, method):
+    lead = LeadFactory(owner=rep)
+    _, key = token_services.create_token(user=rep2, name="rw", read_only=False)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    before = snapshot()
+    data = {"topic": "X", "last_name": "Y", "currency": "USD"}
+    if name.endswith("disqualify"):
+        data = {"status_reason": "lost"}
+    response = getattr(client, method)(url_of(name, lead), data, format="json")
+    if name == "api:leads":  # creating a lead of one's own is allowed
+        assert response.status_code == 201
+        return
+    assert response.status_code in (403, 404), response.content
+    assert snapshot() == before
