@@ -9,6 +9,8 @@ from rest_framework import serializers
 from crm.models import Currency
 from leads.models import Lead
 from leads.services import EDITABLE_FIELDS
+from opportunities.models import Opportunity
+from opportunities.services import EDITABLE_FIELDS as OPPORTUNITY_FIELDS
 
 READ_ONLY = (
     "id",
@@ -107,3 +109,52 @@ class QualifyAnswerSerializer(serializers.Serializer):
 class LeadPageSerializer(serializers.Serializer):
     results = LeadSerializer(many=True)
     next = serializers.CharField(allow_null=True, help_text="The next page's URL, if any.")
+
+
+class OpportunitySerializer(serializers.ModelSerializer):
+    currency = CurrencyField(required=False)
+
+    class Meta:
+        model = Opportunity
+        fields = [
+            "id",
+            "state",
+            "status_reason",
+            "stage",
+            "originating_lead",
+            "actual_revenue",
+            "actual_close_date",
+            "created_at",
+            "modified_at",
+            *sorted(OPPORTUNITY_FIELDS),
+        ]
+        read_only_fields = [
+            "id",
+            "state",
+            "status_reason",
+            "stage",
+            "originating_lead",
+            "actual_revenue",
+            "actual_close_date",
+            "created_at",
+            "modified_at",
+        ]
+        extra_kwargs = {"owner": {"required": False}}
+
+
+class OpportunityPageSerializer(serializers.Serializer):
+    results = OpportunitySerializer(many=True)
+    next = serializers.CharField(allow_null=True, help_text="The next page's URL, if any.")
+
+
+class CloseSerializer(serializers.Serializer):
+    """Close as Won or Lost, as Dynamics' Close Opportunity dialog."""
+
+    won = serializers.BooleanField()
+    status_reason = serializers.ChoiceField(
+        choices=Opportunity.StatusReason.choices, required=False, allow_null=True
+    )
+    actual_revenue = serializers.DecimalField(
+        max_digits=14, decimal_places=2, required=False, allow_null=True
+    )
+    close_date = serializers.DateField(required=False, allow_null=True)

@@ -47,4 +47,26 @@ urlpatterns = [
     path(
         "leads/<int:pk>/reactivate", _open(views.LeadReactivate.as_view()), name="lead_reactivate"
     ),
+    path("opportunities/", _open(views.OpportunityList.as_view()), name="opportunities"),
+    path("opportunities/<int:pk>/", _open(views.OpportunityDetail.as_view()), name="opportunity"),
+    path(
+        "opportunities/<int:pk>/next-stage",
+        _open(views.OpportunityNextStage.as_view()),
+        name="opportunity_next_stage",
+    ),
+    path(
+        "opportunities/<int:pk>/previous-stage",
+        _open(views.OpportunityPreviousStage.as_view()),
+        name="opportunity_previous_stage",
+    ),
+    path(
+        "opportunities/<int:pk>/close",
+        _open(views.OpportunityClose.as_view()),
+        name="opportunity_close",
+    ),
+    path(
+        "opportunities/<int:pk>/reopen",
+        _open(views.OpportunityReopen.as_view()),
+        name="opportunity_reopen",
+    ),
 ]

@@ -4,6 +4,12 @@ refusals become problem+json answers (api.problems)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+from datetime import datetime
+
+from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -16,11 +22,19 @@ from crm.models import Currency
 from leads import csv_export, services
 from leads.exceptions import LeadChanged
 from leads.models import Lead
+from opportunities import services as opportunity_services
+from opportunities.filters import OpportunityFilter
+from opportunities.models import Opportunity
+from opportunities.selectors import opportunity_list
 
+from .problems import problem
 from .serializers import (
+    CloseSerializer,
     DisqualifySerializer,
     LeadPageSerializer,
     LeadSerializer,
+    OpportunityPageSerializer,
+    OpportunitySerializer,
     QualifyAnswerSerializer,
     QualifySerializer,
 )
@@ -28,9 +42,9 @@ from .serializers import (
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
 
 
-def etag_of(lead: Lead) -> str:
-    """The lead's version, as HTTP sees it: it changes with every save."""
-    return f'"{lead.pk}-{int(lead.modified_at.timestamp() * 1_000_000)}"'
+def etag_of(record) -> str:
+    """The record's version, as HTTP sees it: it changes with every save."""
+    return f'"{record.pk}-{int(record.modified_at.timestamp() * 1_000_000)}"'
 
 
 def expected_version(request, lead: Lead):
@@ -44,8 +58,8 @@ def expected_version(request, lead: Lead):
     return lead.modified_at
 
 
-def with_etag(response: Response, lead: Lead) -> Response:
-    response["ETag"] = etag_of(lead)
+def with_etag(response: Response, record) -> Response:
+    response["ETag"] = etag_of(record)
     return response
 
 
@@ -207,3 +221,178 @@ class LeadReactivate(APIView):
     def post(self, request, pk: int):
         lead = services.reactivate_lead(lead=get_object_or_404(Lead, pk=pk), user=request.user)
         return with_etag(Response(LeadSerializer(lead, context={"request": request}).data), lead)
+
+
+# --- Opportunities --------------------------------------------------------------------------
+
+
+def _page_limit(request) -> int:
+    try:
+        limit = int(request.query_params.get("limit", DEFAULT_LIMIT))
+    except ValueError:
+        raise drf.ValidationError({"limit": ["A whole number."]}) from None
+    if not 1 <= limit <= MAX_LIMIT:
+        raise drf.ValidationError({"limit": [f"From 1 to {MAX_LIMIT}."]})
+    return limit
+
+
+def _decode_cursor(value: str):
+    """(created_at, id) from an opportunities cursor; 400 when it is not one."""
+    try:
+        created, pk = json.loads(base64.urlsafe_b64decode(value.encode()).decode())
+        return datetime.fromisoformat(created), int(pk)
+    except (ValueError, TypeError, UnicodeDecodeError, binascii.Error):
+        raise drf.ValidationError({"cursor": ["Not a cursor this API gave."]}) from None
+
+
+def _encode_cursor(opportunity: Opportunity) -> str:
+    raw = json.dumps([opportunity.created_at.isoformat(), opportunity.pk])
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+OPPORTUNITY_PARAMETERS = [
+    OpenApiParameter("limit", int, description=f"Opportunities per page, 1 to {MAX_LIMIT}."),
+    OpenApiParameter("cursor", str, description="The `next` link's cursor."),
+    OpenApiParameter("q", str, description="Search: topic, account or contact."),
+    OpenApiParameter("state", str, enum=["open", "won", "lost"]),
+    OpenApiParameter("stage", int),
+    OpenApiParameter("owner", int),
+    OpenApiParameter("mine", bool),
+    OpenApiParameter("close_after", OpenApiTypes.DATE),
+    OpenApiParameter("close_before", OpenApiTypes.DATE),
+]
+
+
+class OpportunityList(APIView):
+    @extend_schema(
+        operation_id="opportunities_list",
+        parameters=OPPORTUNITY_PARAMETERS,
+        responses=OpportunityPageSerializer,
+    )
+    def get(self, request):
+        """Opportunities, newest first, filtered as the opportunity list, a page
+        at a time (keyset cursor)."""
+        limit = _page_limit(request)
+        params = request.query_params.copy()
+        for name in ("limit", "cursor", "sort"):
+            params.pop(name, None)
+        found = OpportunityFilter(params or None, queryset=opportunity_list(), request=request)
+        if found.is_bound and not found.is_valid():
+            raise drf.ValidationError(found.errors)
+        rows = found.qs if found.is_bound else opportunity_list()
+        cursor = request.query_params.get("cursor")
+        if cursor:
+            created, pk = _decode_cursor(cursor)
+            rows = rows.filter(Q(created_at__lt=created) | Q(created_at=created, pk__lt=pk))
+        page = list(rows.order_by("-created_at", "-pk")[: limit + 1])
+        following = None
+        if len(page) > limit:
+            page = page[:limit]
+            query = request.query_params.copy()
+            query["cursor"] = _encode_cursor(page[-1])
+            following = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+        context = {"request": request, "currency_codes": currency_codes()}
+        return Response(
+            {
+                "results": OpportunitySerializer(page, many=True, context=context).data,
+                "next": following,
+            }
+        )
+
+    @extend_schema(
+        operation_id="opportunities_create",
+        request=OpportunitySerializer,
+        responses={201: OpportunitySerializer},
+    )
+    def post(self, request):
+        serializer = OpportunitySerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        opportunity = opportunity_services.create_opportunity(
+            user=request.user, **serializer.validated_data
+        )
+        response = Response(
+            OpportunitySerializer(opportunity, context={"request": request}).data, status=201
+        )
+        response["Location"] = request.build_absolute_uri(f"{request.path}{opportunity.pk}/")
+        return with_etag(response, opportunity)
+
+
+def _opportunity_answer(request, opportunity: Opportunity) -> Response:
+    data = OpportunitySerializer(opportunity, context={"request": request}).data
+    return with_etag(Response(data), opportunity)
+
+
+class OpportunityDetail(APIView):
+    @extend_schema(operation_id="opportunities_retrieve", responses=OpportunitySerializer)
+    def get(self, request, pk: int):
+        return _opportunity_answer(request, get_object_or_404(Opportunity, pk=pk))
+
+    @extend_schema(
+        operation_id="opportunities_update",
+        request=OpportunitySerializer,
+        responses=OpportunitySerializer,
+        parameters=[OpenApiParameter("If-Match", str, OpenApiParameter.HEADER)],
+    )
+    def patch(self, request, pk: int):
+        opportunity = get_object_or_404(Opportunity, pk=pk)
+        header = request.headers.get("If-Match", "").strip()
+        if header and header != "*" and etag_of(opportunity) not in header:
+            return problem(412, "opportunity_changed", "Someone changed it since you read it.")
+        serializer = OpportunitySerializer(
+            opportunity, data=request.data, partial=True, context={"request": request}
+        )
+        serializer.is_valid(raise_exception=True)
+        opportunity = opportunity_services.update_opportunity(
+            opportunity=opportunity, user=request.user, **serializer.validated_data
+        )
+        return _opportunity_answer(request, opportunity)
+
+
+def _move(service, operation_id: str, summary: str):
+    class Move(APIView):
+        @extend_schema(
+            operation_id=operation_id,
+            summary=summary,
+            request=None,
+            responses={200: OpportunitySerializer, 409: OpenApiTypes.OBJECT},
+        )
+        def post(self, request, pk: int):
+            opportunity = service(
+                opportunity=get_object_or_404(Opportunity, pk=pk), user=request.user
+            )
+            return _opportunity_answer(request, opportunity)
+
+    Move.__name__ = Move.__qualname__ = operation_id.title().replace("_", "")
+    return Move
+
+
+OpportunityNextStage = _move(
+    opportunity_services.move_to_next_stage,
+    "opportunities_next_stage",
+    "Next stage: refused (422 required_steps_missing) while a required step is empty.",
+)
+OpportunityPreviousStage = _move(
+    opportunity_services.move_to_previous_stage,
+    "opportunities_previous_stage",
+    "Previous stage: never gated.",
+)
+OpportunityReopen = _move(
+    opportunity_services.reopen_opportunity,
+    "opportunities_reopen",
+    "Reopen a won or lost opportunity at the stage it closed at.",
+)
+
+
+class OpportunityClose(APIView):
+    @extend_schema(
+        operation_id="opportunities_close", request=CloseSerializer, responses=OpportunitySerializer
+    )
+    def post(self, request, pk: int):
+        body = CloseSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        opportunity = opportunity_services.close_opportunity(
+            opportunity=get_object_or_404(Opportunity, pk=pk),
+            user=request.user,
+            **body.validated_data,
+        )
+        return _opportunity_answer(request, opportunity)

@@ -285,4 +285,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "LeadStatusReasonEnum": "leads.models.LeadStatusReason.choices",
+        "OpportunityStatusReasonEnum": "opportunities.models.OpportunityStatusReason.choices",
+    },
 }
