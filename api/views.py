@@ -27,6 +27,7 @@ from opportunities.filters import OpportunityFilter
 from opportunities.models import Opportunity
 from opportunities.selectors import opportunity_list
 
+from .idempotency import idempotent
 from .problems import problem
 from .serializers import (
     CloseSerializer,
@@ -120,6 +121,7 @@ class LeadList(APIView):
     @extend_schema(
         operation_id="leads_create", request=LeadSerializer, responses={201: LeadSerializer}
     )
+    @idempotent
     def post(self, request):
         """Create an open lead (routed when no owner is given), as the New lead form."""
         serializer = LeadSerializer(data=request.data, context={"request": request})
@@ -169,6 +171,7 @@ class LeadQualify(APIView):
         request=QualifySerializer,
         responses={200: QualifyAnswerSerializer, 409: OpenApiTypes.OBJECT},
     )
+    @idempotent
     def post(self, request, pk: int):
         """QualifyLead: the account, contact and opportunity created or linked.
         Possible duplicates answer 409 with the matching accounts and contacts:
@@ -206,6 +209,7 @@ class LeadDisqualify(APIView):
     @extend_schema(
         operation_id="leads_disqualify", request=DisqualifySerializer, responses=LeadSerializer
     )
+    @idempotent
     def post(self, request, pk: int):
         lead = get_object_or_404(Lead, pk=pk)
         body = DisqualifySerializer(data=request.data)
@@ -218,6 +222,7 @@ class LeadDisqualify(APIView):
 
 class LeadReactivate(APIView):
     @extend_schema(operation_id="leads_reactivate", request=None, responses=LeadSerializer)
+    @idempotent
     def post(self, request, pk: int):
         lead = services.reactivate_lead(lead=get_object_or_404(Lead, pk=pk), user=request.user)
         return with_etag(Response(LeadSerializer(lead, context={"request": request}).data), lead)
@@ -304,6 +309,7 @@ class OpportunityList(APIView):
         request=OpportunitySerializer,
         responses={201: OpportunitySerializer},
     )
+    @idempotent
     def post(self, request):
         serializer = OpportunitySerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
@@ -356,6 +362,7 @@ def _move(service, operation_id: str, summary: str):
             request=None,
             responses={200: OpportunitySerializer, 409: OpenApiTypes.OBJECT},
         )
+        @idempotent
         def post(self, request, pk: int):
             opportunity = service(
                 opportunity=get_object_or_404(Opportunity, pk=pk), user=request.user
@@ -387,6 +394,7 @@ class OpportunityClose(APIView):
     @extend_schema(
         operation_id="opportunities_close", request=CloseSerializer, responses=OpportunitySerializer
     )
+    @idempotent
     def post(self, request, pk: int):
         body = CloseSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -245,3 +245,39 @@ def test_the_schema_is_valid_openapi_and_complete(tmp_path):
     for operation in ("leads_list", "leads_qualify", "leads_disqualify", "leads_reactivate"):
         assert f"operationId: {operation}" in text
     assert "bearerAuth" in text
+
+
+def test_a_repeated_idempotency_key_returns_the_first_answer_and_does_nothing(rep):
+    from api.models import IdempotencyKey
+
+    client = client_for(rep)
+    body = {"topic": "Once", "last_name": "Ng"}
+    first = client.post(reverse("api:leads"), body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    again = client.post(reverse("api:leads"), body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again["Location"] == first["Location"]
+    assert again["Idempotent-Replayed"] == "true"
+    assert Lead.objects.filter(topic="Once").count() == 1
+
+    other = client.post(
+        reverse("api:leads"), {**body, "topic": "Other"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1"
+    )
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+
+    lead = LeadFactory(owner=rep)
+    url = reverse("api:lead_disqualify", args=[lead.pk])
+    refused = client.post(url, {"status_reason": "won"}, format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    assert refused.status_code == 400
+    assert not IdempotencyKey.objects.filter(key="k-2").exists()  # nothing done, nothing kept
+    done = client.post(url, {"status_reason": "lost"}, format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    repeat = client.post(url, {"status_reason": "lost"}, format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    assert done.status_code == repeat.status_code == 200  # not 409 "already disqualified"
+    assert repeat.json()["state"] == "disqualified"
+
+
+def test_old_idempotency_keys_are_forgotten(rep):
+    from api import idempotency
+    from api.models import IdempotencyKey
+
+    IdempotencyKey.objects.create(user=rep, key="old", fingerprint="x", status=200, body={})
+    assert idempotency.prune(now=timezone.now() + timedelta(hours=25)) == 1
