@@ -33,6 +33,7 @@ from django.utils.text import get_valid_filename
 from accounts.models import Contact
 from accounts.selectors import duplicate_contacts
 from accounts.services import create_contact
+from crm import events
 from crm.filetypes import normalise_extension
 from crm.models import OrganizationSettings
 from crm.permissions import (
@@ -208,6 +209,7 @@ def create_note(
         raise ValidationError({"text": "Write a note or attach a file."})
     note.full_clean(exclude=["attachment"])
     _save_with_file(note, attachment, checked)
+    events.publish("note.created", note)
     return note
 
 
@@ -372,6 +374,7 @@ def create_activity(
     activity.full_clean()
     _validate_activity(activity)
     activity.save()
+    events.publish("activity.created", activity)
     return activity
 
 

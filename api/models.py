@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 
@@ -69,3 +70,88 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+EVENT_TYPES = [
+    "lead.created",
+    "lead.updated",
+    "lead.assigned",
+    "lead.qualified",
+    "lead.disqualified",
+    "lead.reactivated",
+    "opportunity.created",
+    "opportunity.stage_changed",
+    "opportunity.won",
+    "opportunity.lost",
+    "opportunity.reopened",
+    "note.created",
+    "activity.created",
+]
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+class WebhookEndpoint(models.Model):
+    """Where admins want events sent, signed with its secret (Standard Webhooks)."""
+
+    url = models.URLField(max_length=500, help_text="https://… that answers 2xx on receipt.")
+    description = models.CharField(max_length=200, blank=True)
+    events = models.JSONField(
+        default=list, blank=True, help_text=f"Event types to send; empty: all ({len(EVENT_TYPES)})."
+    )
+    secret = models.CharField(max_length=100, default=new_webhook_secret)
+    is_active = models.BooleanField("active", default=True)
+    # Deliveries given up on in a row; past WEBHOOK_DISABLE_AFTER the endpoint is switched off.
+    failures_in_a_row = models.PositiveIntegerField(default=0)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["url", "pk"]
+
+    def __str__(self) -> str:
+        return self.description or self.url
+
+    def wants(self, event_type: str) -> bool:
+        return not self.events or event_type in self.events
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint: its payload, and every try's outcome."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed (given up)"
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    message_id = models.CharField(max_length=40, unique=True)
+    event_type = models.CharField(max_length=40)
+    # "lead:42": a record's events reach an endpoint in the order they happened.
+    record_key = models.CharField(max_length=60)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    last_response = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-pk"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            models.Index(
+                fields=["endpoint", "record_key", "id"],
+                name="webhookdelivery_pending",
+                condition=models.Q(status="pending"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} → {self.endpoint}"

@@ -158,3 +158,20 @@ class CloseSerializer(serializers.Serializer):
         max_digits=14, decimal_places=2, required=False, allow_null=True
     )
     close_date = serializers.DateField(required=False, allow_null=True)
+
+
+def serialized(record) -> dict:
+    """A record as the API shows it (a webhook's `data`)."""
+    if isinstance(record, Lead):
+        return dict(LeadSerializer(record).data)
+    if isinstance(record, Opportunity):
+        return dict(OpportunitySerializer(record).data)
+    data = {"id": record.pk, "object": record._meta.model_name}
+    for field in ("subject", "title", "text", "type", "status", "due_at", "created_at"):
+        if hasattr(record, field):
+            value = getattr(record, field)
+            data[field] = value.isoformat() if hasattr(value, "isoformat") else value
+    for regarding in ("lead_id", "account_id", "contact_id", "opportunity_id"):
+        if getattr(record, regarding, None):
+            data[regarding.removesuffix("_id")] = getattr(record, regarding)
+    return data

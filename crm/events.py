@@ -9,6 +9,9 @@ that committed) and the email job is sent once the transaction commits.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
@@ -17,6 +20,18 @@ from django.utils import timezone
 
 from . import jobs
 from .models import Notification, NotificationSettings
+
+# What else hears of the events services publish (the API's webhooks register
+# here, from a layer above: the core knows none of them).
+LISTENERS: list[Callable[[str, Any], None]] = []
+
+
+def publish(event_type: str, record) -> None:
+    """`record` changed as `event_type` ("lead.qualified"): called by the service
+    inside its transaction, so what listeners write (webhook deliveries and
+    their jobs) exists only if the change commits, and is sent after."""
+    for listener in LISTENERS:
+        listener(event_type, record)
 
 
 def notify(user, kind: str, text: str, url: str = "") -> Notification | None:

@@ -55,12 +55,13 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def start(kind: str, *, label: str, user=None, **arguments) -> Job:
-    """Queue a job of `kind` with JSON-able `arguments`; sent after commit."""
+def start(kind: str, *, label: str, user=None, run_after=None, **arguments) -> Job:
+    """Queue a job of `kind` with JSON-able `arguments`; sent after commit, to
+    run at once or not before `run_after` (a datetime)."""
     if kind not in HANDLERS:
         raise LookupError(f"No job handler is registered for {kind!r}.")
     job = Job.objects.create(kind=kind, label=label[:200], created_by=user, arguments=arguments)
-    transaction.on_commit(lambda: send(job.pk), robust=True)
+    transaction.on_commit(lambda: send(job.pk, run_after=run_after), robust=True)
     return job
 
 
@@ -206,8 +207,8 @@ def max_attempts() -> int:
 
 
 def run_queued(*, limit: int = 1000) -> int:
-    """Run every queued job here and now, oldest first (tests, and
-    `manage.py run_jobs --now`); returns how many ran."""
+    """Run every queued job here and now, oldest first, whatever its run_after
+    (the tests' worker); returns how many ran."""
     ran = 0
     while ran < limit:
         queued = Job.objects.filter(status=Job.Status.QUEUED).order_by("pk")

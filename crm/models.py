@@ -333,6 +333,7 @@ class Notification(models.Model):
         IMPORT_DONE = "import_done", "My import has finished"
         EXPORT_READY = "export_ready", "My export is ready"
         BULK_DONE = "bulk_done", "My bulk action has finished"
+        WEBHOOK_OFF = "webhook_off", "A webhook endpoint was switched off (admins)"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"

@@ -252,6 +252,7 @@ def save_new_lead(cleaned: dict[str, Any], *, user: AbstractBaseUser | None) -> 
     set_history_user(lead, user)
     lead.save()
     events.record_assigned(record=lead, owner=lead.owner, by=user, what="lead")
+    events.publish("lead.created", lead)
     return lead
 
 
@@ -338,8 +339,10 @@ def update_lead(
     locked.full_clean()
     set_history_user(locked, user)
     locked.save()
+    events.publish("lead.updated", locked)
     if locked.owner_id != owner_before:
         events.record_assigned(record=locked, owner=locked.owner, by=user, what="lead")
+        events.publish("lead.assigned", locked)
     _sync(lead, locked)
     return locked
 
@@ -600,6 +603,9 @@ def _qualify(
         )
     set_history_user(locked, user)
     locked.save(update_fields=QUALIFY_FIELDS)
+    if opportunity is not None:
+        events.publish("opportunity.created", opportunity)
+    events.publish("lead.qualified", locked)
     _sync(lead, locked)
     return QualifyResult(
         lead=locked, account=new_account, contact=new_contact, opportunity=opportunity
@@ -691,6 +697,7 @@ def disqualify_lead(*, lead: Lead, user: AbstractBaseUser, reason: str) -> Lead:
     locked.disqualified_by = user
     set_history_user(locked, user)
     locked.save()
+    events.publish("lead.disqualified", locked)
     _sync(lead, locked)
     return locked
 
@@ -714,6 +721,7 @@ def reactivate_lead(*, lead: Lead, user: AbstractBaseUser) -> Lead:
     locked.stage = process.first_stage(ProcessStage.Entity.LEAD, stage=locked.stage_id, user=user)
     set_history_user(locked, user)
     locked.save(update_fields=["state", "status_reason", "stage", "modified_at"])
+    events.publish("lead.reactivated", locked)
     _sync(lead, locked)
     return locked
 

@@ -40,6 +40,7 @@ def create_opportunity(
     set_history_user(opportunity, user)
     opportunity.save()
     events.record_assigned(record=opportunity, owner=opportunity.owner, by=user, what="opportunity")
+    events.publish("opportunity.created", opportunity)
     return opportunity
 
 
@@ -79,6 +80,7 @@ def _move(opportunity: Opportunity, user: AbstractBaseUser, step: int) -> Opport
     locked.stage = stages[target]
     set_history_user(locked, user)
     locked.save(update_fields=["stage", "modified_at"])
+    events.publish("opportunity.stage_changed", locked)
     return locked
 
 
@@ -142,6 +144,7 @@ def switch_process(
     locked.stage = target
     set_history_user(locked, user)
     locked.save(update_fields=["stage", "modified_at"])
+    events.publish("opportunity.stage_changed", locked)
     return locked
 
 
@@ -179,6 +182,7 @@ def close_opportunity(
     locked.full_clean()
     set_history_user(locked, user)
     locked.save()
+    events.publish("opportunity.won" if won else "opportunity.lost", locked)
     return locked
 
 
@@ -196,6 +200,7 @@ def reopen_opportunity(*, opportunity: Opportunity, user: AbstractBaseUser) -> O
     locked.closed_by = None
     set_history_user(locked, user)
     locked.save()
+    events.publish("opportunity.reopened", locked)
     return locked
 
 

@@ -20,6 +20,15 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=_is_transactional)
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Each test starts with an empty cache: a rolled-back test's rows (a webhook
+    endpoint) must not live on in it."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def rep(db):
     return RepFactory(username="rep")

@@ -202,8 +202,8 @@ def kill_mid_import_and_finish(stack: Stack, tag: str, **env) -> None:
     pk = start_import(stack, tag)
     first = stack.worker("first", **env)
     wait_for(
-        lambda: 0 < import_state(stack, pk)[1] < ROWS // 2,
-        timeout=60,
+        lambda: 0 < import_state(stack, pk)[1] < ROWS,
+        timeout=90,
         what=f"a batch to commit\n{stack.log('first')}",
     )
     stack.kill(first)
@@ -216,7 +216,7 @@ def kill_mid_import_and_finish(stack: Stack, tag: str, **env) -> None:
     stack.worker("second", **env)
     wait_for(
         lambda: import_state(stack, pk)[0] == "done",
-        timeout=90,
+        timeout=120,
         what=f"the import to finish\n{stack.log('second')}",
     )
     assert import_state(stack, pk) == ("done", ROWS, ROWS, 0, 0)
@@ -240,6 +240,8 @@ def test_two_imports_run_side_by_side_on_two_workers(stack):
     assert leads_of(s, "north") == (12_000, 12_000) and leads_of(s, "south") == (12_000, 12_000)
     workers = s.query("SELECT COUNT(DISTINCT worker) FROM crm_job WHERE kind = 'imports.run'")
     assert workers == (2,)
+    if not s.postgres:
+        return  # SQLite has one writer: under load the second may wait for the first
     # At the same time: each started before the other finished.
     overlap = s.query(
         "SELECT COUNT(*) FROM crm_job a JOIN crm_job b ON a.id < b.id "
