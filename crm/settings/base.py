@@ -275,7 +275,18 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.problems.handler",
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttles.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"token": os.environ.get("API_RATE", "600/min")},
 }
+# The cache the API's throttles count in: shared by every process through Redis
+# when TASKS_REDIS_URL is set, else this process's memory.
+if TASKS_REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ.get("CACHE_REDIS_URL", TASKS_REDIS_URL),
+        }
+    }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Leadline API",
     "DESCRIPTION": "Leads and their lifecycle (QualifyLead, as Dynamics 365 names it).",

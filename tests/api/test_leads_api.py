@@ -281,3 +281,15 @@ def test_old_idempotency_keys_are_forgotten(rep):
 
     IdempotencyKey.objects.create(user=rep, key="old", fingerprint="x", status=200, body={})
     assert idempotency.prune(now=timezone.now() + timedelta(hours=25)) == 1
+
+
+def test_each_token_is_throttled_on_its_own(rep, monkeypatch):
+    from api.throttles import TokenRateThrottle
+
+    monkeypatch.setattr(TokenRateThrottle, "THROTTLE_RATES", {"token": "3/min"})
+    busy, other = client_for(rep), client_for(rep)
+    answers = [busy.get(reverse("api:leads")).status_code for _ in range(4)]
+    assert answers == [200, 200, 200, 429]
+    refused = busy.get(reverse("api:leads"))
+    assert refused.json()["code"] == "throttled" and int(refused["Retry-After"]) > 0
+    assert other.get(reverse("api:leads")).status_code == 200  # its own count
