@@ -18,6 +18,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https", label="URL")
     events = forms.MultipleChoiceField(
         choices=[(e, e) for e in EVENT_TYPES],
         widget=forms.CheckboxSelectMultiple,

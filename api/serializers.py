@@ -111,34 +111,27 @@ class LeadPageSerializer(serializers.Serializer):
     next = serializers.CharField(allow_null=True, help_text="The next page's URL, if any.")
 
 
+# What only the lifecycle services change (the moves, close and reopen).
+OPPORTUNITY_READ_ONLY = (
+    "id",
+    "state",
+    "status_reason",
+    "stage",
+    "originating_lead",
+    "actual_revenue",
+    "actual_close_date",
+    "created_at",
+    "modified_at",
+)
+
+
 class OpportunitySerializer(serializers.ModelSerializer):
     currency = CurrencyField(required=False)
 
     class Meta:
         model = Opportunity
-        fields = [
-            "id",
-            "state",
-            "status_reason",
-            "stage",
-            "originating_lead",
-            "actual_revenue",
-            "actual_close_date",
-            "created_at",
-            "modified_at",
-            *sorted(OPPORTUNITY_FIELDS),
-        ]
-        read_only_fields = [
-            "id",
-            "state",
-            "status_reason",
-            "stage",
-            "originating_lead",
-            "actual_revenue",
-            "actual_close_date",
-            "created_at",
-            "modified_at",
-        ]
+        fields = [*OPPORTUNITY_READ_ONLY, *sorted(OPPORTUNITY_FIELDS)]
+        read_only_fields = OPPORTUNITY_READ_ONLY
         extra_kwargs = {"owner": {"required": False}}
 
 
