@@ -6,7 +6,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from crm.models import Currency
+from crm.models import Currency, ProcessFlow, ProcessStage
 from leads.models import Lead
 from leads.services import EDITABLE_FIELDS
 from opportunities.models import Opportunity
@@ -168,3 +168,53 @@ def serialized(record) -> dict:
         if getattr(record, regarding, None):
             data[regarding.removesuffix("_id")] = getattr(record, regarding)
     return data
+
+
+class CurrencySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Currency
+        fields = ["id", "code", "name", "symbol", "exchange_rate", "is_active"]
+
+
+class UserSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    name = serializers.SerializerMethodField()
+
+    def get_name(self, user) -> str:
+        return user.get_full_name() or user.get_username()
+
+
+class StageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ProcessStage
+        fields = ["id", "name", "entity", "order"]
+
+
+class ProcessFlowSerializer(serializers.ModelSerializer):
+    stages = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ProcessFlow
+        fields = ["id", "name", "is_default", "stages"]
+
+    @extend_schema_field(StageSerializer(many=True))
+    def get_stages(self, flow) -> list:
+        ordered = sorted(flow.stages.all(), key=lambda stage: (stage.order, stage.pk))
+        return StageSerializer(ordered, many=True).data
+
+
+def choice_lists() -> dict:
+    def values(choices) -> list[dict]:
+        return [{"value": value, "label": str(label)} for value, label in choices]
+
+    return {
+        "lead_source": values(Lead._meta.get_field("lead_source").choices),
+        "rating": values(Lead._meta.get_field("rating").choices),
+        "industry": values(Lead._meta.get_field("industry").choices),
+        "lead_status_reason": values(Lead.StatusReason.choices),
+        "disqualify_reason": values((r.value, r.label) for r in Lead.DISQUALIFY_REASONS),
+        "opportunity_status_reason": values(Opportunity.StatusReason.choices),
+        "purchase_timeframe": values(Lead._meta.get_field("purchase_timeframe").choices),
+        "purchase_process": values(Lead._meta.get_field("purchase_process").choices),
+    }

@@ -47,6 +47,10 @@ urlpatterns = [
     path(
         "leads/<int:pk>/reactivate", _open(views.LeadReactivate.as_view()), name="lead_reactivate"
     ),
+    path("currencies/", _open(views.CurrencyList.as_view()), name="currencies"),
+    path("users/", _open(views.UserList.as_view()), name="users"),
+    path("process-flows/", _open(views.ProcessFlowList.as_view()), name="process_flows"),
+    path("choices/", _open(views.ChoiceLists.as_view()), name="choices"),
     path("opportunities/", _open(views.OpportunityList.as_view()), name="opportunities"),
     path("opportunities/<int:pk>/", _open(views.OpportunityDetail.as_view()), name="opportunity"),
     path(

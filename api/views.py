@@ -9,6 +9,7 @@ import binascii
 import json
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -18,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Account, Contact
-from crm.models import Currency
+from crm.models import Currency, ProcessFlow
 from leads import csv_export, services
 from leads.exceptions import LeadChanged
 from leads.models import Lead
@@ -31,13 +32,17 @@ from .idempotency import idempotent
 from .problems import problem
 from .serializers import (
     CloseSerializer,
+    CurrencySerializer,
     DisqualifySerializer,
     LeadPageSerializer,
     LeadSerializer,
     OpportunityPageSerializer,
     OpportunitySerializer,
+    ProcessFlowSerializer,
     QualifyAnswerSerializer,
     QualifySerializer,
+    UserSerializer,
+    choice_lists,
 )
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
@@ -404,3 +409,38 @@ class OpportunityClose(APIView):
             **body.validated_data,
         )
         return _opportunity_answer(request, opportunity)
+
+
+# --- Read-only lists ---------------------------------------------------------------------------
+
+
+class CurrencyList(APIView):
+    @extend_schema(operation_id="currencies_list", responses=CurrencySerializer(many=True))
+    def get(self, request):
+        """Every currency, with its exchange rate to the organisation's base currency."""
+        rows = Currency.objects.order_by("code")
+        return Response(CurrencySerializer(rows, many=True).data)
+
+
+class UserList(APIView):
+    @extend_schema(operation_id="users_list", responses=UserSerializer(many=True))
+    def get(self, request):
+        """The active users a record can be assigned to."""
+        rows = get_user_model().objects.filter(is_active=True).order_by("username")
+        return Response(UserSerializer(rows, many=True).data)
+
+
+class ProcessFlowList(APIView):
+    @extend_schema(operation_id="process_flows_list", responses=ProcessFlowSerializer(many=True))
+    def get(self, request):
+        """The business process flows, each with its stages in order."""
+        rows = ProcessFlow.objects.prefetch_related("stages").order_by("name")
+        return Response(ProcessFlowSerializer(rows, many=True).data)
+
+
+class ChoiceLists(APIView):
+    @extend_schema(operation_id="choices_list", responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        """The values and labels of every choice field: lead sources, ratings,
+        industries, status reasons, disqualify and close reasons."""
+        return Response(choice_lists())

@@ -293,3 +293,18 @@ def test_each_token_is_throttled_on_its_own(rep, monkeypatch):
     refused = busy.get(reverse("api:leads"))
     assert refused.json()["code"] == "throttled" and int(refused["Retry-After"]) > 0
     assert other.get(reverse("api:leads")).status_code == 200  # its own count
+
+
+def test_the_read_only_lists(rep, django_assert_max_num_queries):
+    client = client_for(rep, read_only=True)
+    codes = [c["code"] for c in client.get(reverse("api:currencies")).json()]
+    assert "USD" in codes and codes == sorted(codes)
+    users = client.get(reverse("api:users")).json()
+    assert {"id": rep.pk, "username": "rep", "name": rep.get_full_name() or "rep"} in users
+    with django_assert_max_num_queries(3):
+        flows = client.get(reverse("api:process_flows")).json()
+    default = next(f for f in flows if f["is_default"])
+    assert [s["name"] for s in default["stages"]][:2] == ["Qualify", "Develop"]
+    choices = client.get(reverse("api:choices")).json()
+    assert {"value": "lost", "label": "Lost"} in choices["disqualify_reason"]
+    assert {c["value"] for c in choices["rating"]} >= {"hot", "warm", "cold"}
