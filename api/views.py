@@ -53,20 +53,43 @@ def etag_of(record) -> str:
     return f'"{record.pk}-{int(record.modified_at.timestamp() * 1_000_000)}"'
 
 
+def matches_version(request, record) -> bool:
+    """Whether the If-Match header (if any) names the record's current version."""
+    header = request.headers.get("If-Match", "").strip()
+    return not header or header == "*" or etag_of(record) in {t.strip() for t in header.split(",")}
+
+
 def expected_version(request, lead: Lead):
     """With If-Match, the version the client read: a lead changed since answers
     412 (LeadChanged), as the edit form does 409 for a stale page."""
-    header = request.headers.get("If-Match", "").strip()
-    if not header:
-        return None
-    if header != "*" and etag_of(lead) not in {tag.strip() for tag in header.split(",")}:
+    if not matches_version(request, lead):
         raise LeadChanged()
-    return lead.modified_at
+    return lead.modified_at if request.headers.get("If-Match", "").strip() else None
 
 
 def with_etag(response: Response, record) -> Response:
     response["ETag"] = etag_of(record)
     return response
+
+
+def page_limit(request) -> int:
+    """The `limit` asked for (DEFAULT_LIMIT when none); 400 outside 1 to MAX_LIMIT."""
+    try:
+        limit = int(request.query_params.get("limit", DEFAULT_LIMIT))
+    except ValueError:
+        raise drf.ValidationError({"limit": ["A whole number."]}) from None
+    if not 1 <= limit <= MAX_LIMIT:
+        raise drf.ValidationError({"limit": [f"From 1 to {MAX_LIMIT}."]})
+    return limit
+
+
+def next_link(request, cursor: str | None) -> str | None:
+    """This request's URL with `cursor` for the next page, or None on the last."""
+    if cursor is None:
+        return None
+    query = request.query_params.copy()
+    query["cursor"] = cursor
+    return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
 
 
 def currency_codes() -> dict[int, str]:
@@ -95,12 +118,7 @@ class LeadList(APIView):
     def get(self, request):
         """The leads of a list, as the lead list pages filter, search and sort
         them, a page at a time (keyset cursor: as fast at any depth)."""
-        try:
-            limit = int(request.query_params.get("limit", DEFAULT_LIMIT))
-        except ValueError:
-            raise drf.ValidationError({"limit": ["A whole number."]}) from None
-        if not 1 <= limit <= MAX_LIMIT:
-            raise drf.ValidationError({"limit": [f"From 1 to {MAX_LIMIT}."]})
+        limit = page_limit(request)
         params = request.query_params.copy()
         for name in ("limit", "cursor"):
             params.pop(name, None)
@@ -111,15 +129,10 @@ class LeadList(APIView):
             per_page=limit,
         )
         context = {"request": request, "currency_codes": currency_codes()}
-        following = None
-        if page.has_next:
-            query = request.query_params.copy()
-            query["cursor"] = page.next_cursor
-            following = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
         return Response(
             {
                 "results": LeadSerializer(page.object_list, many=True, context=context).data,
-                "next": following,
+                "next": next_link(request, page.next_cursor if page.has_next else None),
             }
         )
 
@@ -236,16 +249,6 @@ class LeadReactivate(APIView):
 # --- Opportunities --------------------------------------------------------------------------
 
 
-def _page_limit(request) -> int:
-    try:
-        limit = int(request.query_params.get("limit", DEFAULT_LIMIT))
-    except ValueError:
-        raise drf.ValidationError({"limit": ["A whole number."]}) from None
-    if not 1 <= limit <= MAX_LIMIT:
-        raise drf.ValidationError({"limit": [f"From 1 to {MAX_LIMIT}."]})
-    return limit
-
-
 def _decode_cursor(value: str):
     """(created_at, id) from an opportunities cursor; 400 when it is not one."""
     try:
@@ -282,7 +285,7 @@ class OpportunityList(APIView):
     def get(self, request):
         """Opportunities, newest first, filtered as the opportunity list, a page
         at a time (keyset cursor)."""
-        limit = _page_limit(request)
+        limit = page_limit(request)
         params = request.query_params.copy()
         for name in ("limit", "cursor", "sort"):
             params.pop(name, None)
@@ -295,12 +298,9 @@ class OpportunityList(APIView):
             created, pk = _decode_cursor(cursor)
             rows = rows.filter(Q(created_at__lt=created) | Q(created_at=created, pk__lt=pk))
         page = list(rows.order_by("-created_at", "-pk")[: limit + 1])
-        following = None
-        if len(page) > limit:
-            page = page[:limit]
-            query = request.query_params.copy()
-            query["cursor"] = _encode_cursor(page[-1])
-            following = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+        more = len(page) > limit
+        page = page[:limit]
+        following = next_link(request, _encode_cursor(page[-1]) if more else None)
         context = {"request": request, "currency_codes": currency_codes()}
         return Response(
             {
@@ -346,8 +346,7 @@ class OpportunityDetail(APIView):
     )
     def patch(self, request, pk: int):
         opportunity = get_object_or_404(Opportunity, pk=pk)
-        header = request.headers.get("If-Match", "").strip()
-        if header and header != "*" and etag_of(opportunity) not in header:
+        if not matches_version(request, opportunity):
             return problem(412, "opportunity_changed", "Someone changed it since you read it.")
         serializer = OpportunitySerializer(
             opportunity, data=request.data, partial=True, context={"request": request}

@@ -89,7 +89,7 @@ def on_event(event_type: str, record) -> None:
             record_key=record_key,
             payload=payload,
         )
-        jobs.start("api.deliver_webhook", label=f"Webhook {event_type}", delivery=delivery.pk)
+        _send(delivery)
 
 
 def deliver(delivery_id: int) -> str:
@@ -186,10 +186,15 @@ def _record(delivery: WebhookDelivery, status: int | None, excerpt: str, took: i
 
 def _again(delivery: WebhookDelivery, *, seconds: float) -> None:
     """Try `delivery` again in `seconds`, as a new job (this one ends)."""
+    _send(delivery, run_after=timezone.now() + timedelta(seconds=seconds))
+
+
+def _send(delivery: WebhookDelivery, *, run_after=None) -> None:
+    """The job that tries `delivery` (after commit; not before `run_after`)."""
     jobs.start(
         "api.deliver_webhook",
         label=f"Webhook {delivery.event_type}",
-        run_after=timezone.now() + timedelta(seconds=seconds),
+        run_after=run_after,
         delivery=delivery.pk,
     )
 
@@ -201,5 +206,5 @@ def replay(delivery: WebhookDelivery) -> WebhookDelivery:
     locked = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
     locked.status = WebhookDelivery.Status.PENDING
     locked.save(update_fields=["status"])
-    jobs.start("api.deliver_webhook", label=f"Webhook {locked.event_type}", delivery=locked.pk)
+    _send(locked)
     return locked
