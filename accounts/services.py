@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -83,27 +84,48 @@ CONTACT_EDITABLE_FIELDS = frozenset(
 
 
 @transaction.atomic
-def update_account(*, account: Account, user: AbstractBaseUser, **fields: Any) -> Account:
-    """Change an account's fields; refuses users who may not change it.
+def update_account(
+    *,
+    account: Account,
+    user: AbstractBaseUser,
+    expected_modified_at: datetime | None = None,
+    **fields: Any,
+) -> Account:
+    """Change an account's fields; refuses users who may not change it, and (with
+    `expected_modified_at`) a version saved by someone else since (RecordChanged).
 
     Invalid data raises ValidationError and saves nothing.
     """
-    return _update(account, user, fields, ACCOUNT_EDITABLE_FIELDS)
+    return _update(account, user, fields, ACCOUNT_EDITABLE_FIELDS, expected_modified_at)
 
 
 @transaction.atomic
-def update_contact(*, contact: Contact, user: AbstractBaseUser, **fields: Any) -> Contact:
-    """Change a contact's fields; refuses users who may not change it.
+def update_contact(
+    *,
+    contact: Contact,
+    user: AbstractBaseUser,
+    expected_modified_at: datetime | None = None,
+    **fields: Any,
+) -> Contact:
+    """Change a contact's fields; refuses users who may not change it, and (with
+    `expected_modified_at`) a version saved by someone else since (RecordChanged).
 
     Invalid data raises ValidationError and saves nothing.
     """
-    return _update(contact, user, fields, CONTACT_EDITABLE_FIELDS)
+    return _update(contact, user, fields, CONTACT_EDITABLE_FIELDS, expected_modified_at)
 
 
-def _update(record, user: AbstractBaseUser, fields: dict[str, Any], allowed: frozenset[str]):
+def _update(record, user, fields: dict[str, Any], allowed: frozenset[str], expected_modified_at):
     locked = type(record).objects.select_for_update().get(pk=record.pk)
     ensure_can_change(user, locked)
-    apply_changes(locked, fields, allowed, user, lock=(Account, Contact))
+    apply_changes(
+        locked,
+        fields,
+        allowed,
+        user,
+        lock=(Account, Contact),
+        expected_modified_at=expected_modified_at,
+    )
     locked.full_clean()
     set_history_user(locked, user)
     locked.save()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import unicodedata
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -44,6 +45,7 @@ from crm.permissions import (
 )
 from crm.records import read_only_message
 from crm.references import check_references, current_reference
+from crm.services import ensure_unchanged
 from crm.storage import FileStorageError, delete_files_on_commit, save_file
 
 from .exceptions import (
@@ -233,12 +235,16 @@ def update_note(
     title: str | None = None,
     attachment: File | None = None,
     remove_attachment: bool = False,
+    expected_modified_at: datetime | None = None,
 ) -> Note:
-    """Change a note's text or title, replace or remove its attachment.
+    """Change a note's text or title, replace or remove its attachment; with
+    `expected_modified_at`, refuse a version saved by someone else since
+    (RecordChanged).
 
     The replaced file is deleted from storage after the change commits.
     """
     locked, _record = _note_for_change(user, note)
+    ensure_unchanged(locked, expected_modified_at)
     if text is not None:
         locked.text = text.strip()
     if title is not None:
@@ -397,9 +403,18 @@ def _activity_for_change(
 
 
 @transaction.atomic
-def update_activity(*, activity: Activity, user: AbstractBaseUser, **fields: Any) -> Activity:
-    """Change an open activity's fields (its type stays)."""
+def update_activity(
+    *,
+    activity: Activity,
+    user: AbstractBaseUser,
+    expected_modified_at: datetime | None = None,
+    **fields: Any,
+) -> Activity:
+    """Change an open activity's fields (its type stays); with
+    `expected_modified_at`, refuse a version saved by someone else since
+    (RecordChanged)."""
     locked = _activity_for_change(user, activity)
+    ensure_unchanged(locked, expected_modified_at)
     if fields.get("owner") is not None:
         fields["owner"] = _check_owner(user, fields["owner"], locked)
     current = {name: getattr(locked, name) for name in activity_fields(locked.type)}

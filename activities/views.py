@@ -19,12 +19,12 @@ from crm.permissions import (
     can_change_activity,
     can_change_note,
     ensure_can_change,
-    ensure_can_view,
 )
 from crm.records import read_only_message
 
 from . import selectors, services
 from .exceptions import DuplicateContacts, TimelineError
+from .files import attachment_response
 from .filters import ActivityFilter
 from .forms import ActivityForm, NewStakeholderForm, NoteForm, RoleForm, StakeholderForm
 from .models import REGARDING_FIELDS, Activity, Connection, Note
@@ -136,29 +136,7 @@ def note_attachment(request: HttpRequest, pk: int) -> FileResponse:
 
     Always sent as a download (never rendered inline) with the stored, sanitised name.
     """
-    note = _note(pk)
-    ensure_can_view(request.user, note)
-    ensure_can_view(request.user, note.regarding)
-    if not note.attachment:
-        raise Http404("This note has no attachment.")
-    if services.is_blocked_type(note.attachment_name or note.attachment.name):
-        raise PermissionDenied(
-            "Files of this type are blocked by the organisation's settings; "
-            "an administrator can allow the type again."
-        )
-    try:
-        handle = note.attachment.open("rb")
-    except FileNotFoundError:
-        raise Http404("The attachment file is missing.") from None
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=note.attachment_name or "attachment",
-        content_type="application/octet-stream",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return attachment_response(request.user, _note(pk))
 
 
 # --- Activities ----------------------------------------------------------------------------

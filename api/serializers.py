@@ -6,11 +6,23 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.models import Account, Contact
+from accounts.services import ACCOUNT_EDITABLE_FIELDS, CONTACT_EDITABLE_FIELDS
+from activities.models import REGARDING_FIELDS, Activity, Connection, Note
+from activities.services import COMMON_FIELDS, TYPE_FIELDS
 from crm.models import Currency, ProcessFlow, ProcessStage
 from leads.models import Lead
 from leads.services import EDITABLE_FIELDS
 from opportunities.models import Opportunity
 from opportunities.services import EDITABLE_FIELDS as OPPORTUNITY_FIELDS
+
+MAX_ID = 2**63 - 1  # a database's largest key: anything above is no record
+
+
+def record_id(**kwargs) -> serializers.IntegerField:
+    """A record's id given by the client (no lookup here)."""
+    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+
 
 READ_ONLY = (
     "id",
@@ -84,15 +96,74 @@ class QualifySerializer(serializers.Serializer):
     create_contact = serializers.BooleanField(required=False, allow_null=True, default=None)
     create_opportunity = serializers.BooleanField(required=False, allow_null=True, default=None)
     currency = CurrencyField(required=False, allow_null=True)
-    existing_account = serializers.IntegerField(required=False, allow_null=True, min_value=1)
-    existing_contact = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    existing_account = record_id(required=False, allow_null=True)
+    existing_contact = record_id(required=False, allow_null=True)
     ignore_duplicates = serializers.BooleanField(required=False, default=False)
 
 
+DISQUALIFY_CHOICES = [(r.value, r.label) for r in Lead.DISQUALIFY_REASONS]
+
+
 class DisqualifySerializer(serializers.Serializer):
-    status_reason = serializers.ChoiceField(
-        choices=[(r.value, r.label) for r in Lead.DISQUALIFY_REASONS]
+    status_reason = serializers.ChoiceField(choices=DISQUALIFY_CHOICES)
+
+
+BULK_MAX = 1000
+
+
+def lead_ids(**kwargs) -> serializers.ListField:
+    return serializers.ListField(
+        child=record_id(),
+        min_length=1,
+        max_length=BULK_MAX,
+        help_text=f"Lead ids, at most {BULK_MAX}.",
+        **kwargs,
     )
+
+
+class LeadChoiceSerializer(serializers.Serializer):
+    """How one lead's possible duplicates are settled in a bulk qualify."""
+
+    lead = record_id()
+    existing_account = record_id(required=False, allow_null=True)
+    existing_contact = record_id(required=False, allow_null=True)
+    ignore_duplicates = serializers.BooleanField(required=False)
+
+
+class BulkQualifySerializer(QualifySerializer):
+    leads = lead_ids()
+    choices = LeadChoiceSerializer(many=True, required=False)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        del fields["existing_account"], fields["existing_contact"]  # one lead's: see choices
+        return fields
+
+
+class BulkDisqualifySerializer(DisqualifySerializer):
+    leads = lead_ids()
+
+
+class OutcomeProblemSerializer(serializers.Serializer):
+    """Why one lead was not changed: a problem's `code` and `detail` (and, for
+    duplicates, the matching `accounts` and `contacts`)."""
+
+    code = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class OutcomeSerializer(serializers.Serializer):
+    lead = serializers.IntegerField()
+    ok = serializers.BooleanField()
+    account = serializers.IntegerField(allow_null=True, required=False)
+    contact = serializers.IntegerField(allow_null=True, required=False)
+    opportunity = serializers.IntegerField(allow_null=True, required=False)
+    problem = OutcomeProblemSerializer(allow_null=True)
+
+
+class BulkOutcomeSerializer(serializers.Serializer):
+    outcomes = OutcomeSerializer(many=True)
+    done = serializers.IntegerField(help_text="How many leads were changed.")
 
 
 class QualifyAnswerSerializer(serializers.Serializer):
@@ -218,3 +289,147 @@ def choice_lists() -> dict:
         "purchase_timeframe": values(Lead._meta.get_field("purchase_timeframe").choices),
         "purchase_process": values(Lead._meta.get_field("purchase_process").choices),
     }
+
+
+# --- Accounts and contacts ---------------------------------------------------------------------
+
+STAMPS = ("id", "created_at", "modified_at")
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Account
+        fields = [*STAMPS, *sorted(ACCOUNT_EDITABLE_FIELDS)]
+        read_only_fields = STAMPS
+        extra_kwargs = {"owner": {"required": False}}
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    full_name = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Contact
+        fields = [*STAMPS, "full_name", *sorted(CONTACT_EDITABLE_FIELDS)]
+        read_only_fields = STAMPS
+        extra_kwargs = {"owner": {"required": False}}
+
+
+# --- The timeline: notes, activities, stakeholders -----------------------------------------------
+
+
+class RegardingSerializer(serializers.ModelSerializer):
+    """A record on a timeline regards exactly one lead, account, contact or
+    opportunity, given by its id when it is created and fixed after."""
+
+    regarding_fields: tuple[str, ...] = REGARDING_FIELDS
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name in self.regarding_fields:
+            fields[name].required = False
+            fields[name].allow_null = True
+            fields[name].read_only = self.instance is not None
+        return fields
+
+    def validate(self, data):
+        if self.instance is None:
+            given = [name for name in self.regarding_fields if data.get(name) is not None]
+            if len(given) != 1:
+                raise serializers.ValidationError(
+                    {"regarding": [f"Give exactly one of {', '.join(self.regarding_fields)}."]}
+                )
+            data["regarding"] = data.pop(given[0])
+            for name in self.regarding_fields:
+                data.pop(name, None)
+        return data
+
+
+class NoteSerializer(RegardingSerializer):
+    attachment = serializers.FileField(
+        write_only=True, required=False, help_text="A file (multipart/form-data)."
+    )
+    remove_attachment = serializers.BooleanField(write_only=True, required=False)
+    attachment_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Note
+        fields = [
+            *STAMPS,
+            *REGARDING_FIELDS,
+            "title",
+            "text",
+            "author",
+            "attachment",
+            "remove_attachment",
+            "attachment_name",
+            "attachment_size",
+            "attachment_url",
+        ]
+        read_only_fields = (*STAMPS, "author", "attachment_name", "attachment_size")
+
+    def get_attachment_url(self, note) -> str | None:
+        if not note.attachment_name:
+            return None
+        request = self.context.get("request")
+        path = f"/api/v1/notes/{note.pk}/attachment"
+        return request.build_absolute_uri(path) if request else path
+
+
+ACTIVITY_TYPE_FIELDS = sorted(set().union(*TYPE_FIELDS.values()))
+
+
+class ActivitySerializer(RegardingSerializer):
+    class Meta:
+        model = Activity
+        fields = [
+            *STAMPS,
+            *REGARDING_FIELDS,
+            "type",
+            "status",
+            "owner",
+            *sorted(COMMON_FIELDS),
+            *ACTIVITY_TYPE_FIELDS,
+            "completed_at",
+        ]
+        read_only_fields = (*STAMPS, "status", "completed_at")
+        extra_kwargs = {"owner": {"required": False}}
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["type"].read_only = self.instance is not None  # an activity keeps its type
+        return fields
+
+    def validate(self, data):
+        data = super().validate(data)
+        kind = self.instance.type if self.instance is not None else data.get("type")
+        if kind in TYPE_FIELDS:
+            foreign = sorted(
+                name
+                for name in ACTIVITY_TYPE_FIELDS
+                if name in data and name not in TYPE_FIELDS[kind] and data[name] not in ("", None)
+            )
+            if foreign:
+                label = Activity.Type(kind).label.lower()
+                raise serializers.ValidationError(
+                    {name: [f"A {label} has no {name.replace('_', ' ')}."] for name in foreign}
+                )
+            for name in ACTIVITY_TYPE_FIELDS:
+                if name not in TYPE_FIELDS[kind]:
+                    data.pop(name, None)
+        return data
+
+
+class StakeholderSerializer(RegardingSerializer):
+    """A contact connected to a lead or an opportunity with a role."""
+
+    regarding_fields = ("lead", "opportunity")
+
+    class Meta:
+        model = Connection
+        fields = ["id", "lead", "opportunity", "contact", "role", "created_by", "created_at"]
+        read_only_fields = ("id", "created_by", "created_at")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["contact"].read_only = self.instance is not None  # change the role, not who
+        return fields

@@ -4,13 +4,7 @@ refusals become problem+json answers (api.problems)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-from datetime import datetime
-
 from django.contrib.auth import get_user_model
-from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -21,7 +15,6 @@ from rest_framework.views import APIView
 from accounts.models import Account, Contact
 from crm.models import Currency, ProcessFlow
 from leads import csv_export, services
-from leads.exceptions import LeadChanged
 from leads.models import Lead
 from opportunities import services as opportunity_services
 from opportunities.filters import OpportunityFilter
@@ -29,14 +22,18 @@ from opportunities.models import Opportunity
 from opportunities.selectors import opportunity_list
 
 from .idempotency import idempotent
-from .problems import problem
+from .paging import MAX_LIMIT, next_link, page_limit
+from .problems import describe
+from .records import IF_MATCH, RecordDetail, RecordList, documented, expected_version, with_etag
 from .serializers import (
+    BulkDisqualifySerializer,
+    BulkOutcomeSerializer,
+    BulkQualifySerializer,
     CloseSerializer,
     CurrencySerializer,
     DisqualifySerializer,
     LeadPageSerializer,
     LeadSerializer,
-    OpportunityPageSerializer,
     OpportunitySerializer,
     ProcessFlowSerializer,
     QualifyAnswerSerializer,
@@ -44,52 +41,6 @@ from .serializers import (
     UserSerializer,
     choice_lists,
 )
-
-DEFAULT_LIMIT, MAX_LIMIT = 50, 200
-
-
-def etag_of(record) -> str:
-    """The record's version, as HTTP sees it: it changes with every save."""
-    return f'"{record.pk}-{int(record.modified_at.timestamp() * 1_000_000)}"'
-
-
-def matches_version(request, record) -> bool:
-    """Whether the If-Match header (if any) names the record's current version."""
-    header = request.headers.get("If-Match", "").strip()
-    return not header or header == "*" or etag_of(record) in {t.strip() for t in header.split(",")}
-
-
-def expected_version(request, lead: Lead):
-    """With If-Match, the version the client read: a lead changed since answers
-    412 (LeadChanged), as the edit form does 409 for a stale page."""
-    if not matches_version(request, lead):
-        raise LeadChanged()
-    return lead.modified_at if request.headers.get("If-Match", "").strip() else None
-
-
-def with_etag(response: Response, record) -> Response:
-    response["ETag"] = etag_of(record)
-    return response
-
-
-def page_limit(request) -> int:
-    """The `limit` asked for (DEFAULT_LIMIT when none); 400 outside 1 to MAX_LIMIT."""
-    try:
-        limit = int(request.query_params.get("limit", DEFAULT_LIMIT))
-    except ValueError:
-        raise drf.ValidationError({"limit": ["A whole number."]}) from None
-    if not 1 <= limit <= MAX_LIMIT:
-        raise drf.ValidationError({"limit": [f"From 1 to {MAX_LIMIT}."]})
-    return limit
-
-
-def next_link(request, cursor: str | None) -> str | None:
-    """This request's URL with `cursor` for the next page, or None on the last."""
-    if cursor is None:
-        return None
-    query = request.query_params.copy()
-    query["cursor"] = cursor
-    return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
 
 
 def currency_codes() -> dict[int, str]:
@@ -160,7 +111,7 @@ class LeadDetail(APIView):
         operation_id="leads_update",
         request=LeadSerializer,
         responses=LeadSerializer,
-        parameters=[OpenApiParameter("If-Match", str, OpenApiParameter.HEADER)],
+        parameters=[IF_MATCH],
     )
     def patch(self, request, pk: int):
         """Change an open lead's fields; with If-Match, only the version read."""
@@ -183,11 +134,24 @@ class LeadDetail(APIView):
         return Response(status=204)
 
 
+def linked_records(options: dict) -> dict:
+    """Qualify's options with the existing account and contact ids made records
+    (400 when there is no such record), and the options not given left out."""
+    chosen = dict(options)
+    for name, model in (("existing_account", Account), ("existing_contact", Contact)):
+        if chosen.get(name) is not None:
+            found = model.objects.filter(pk=chosen[name]).first()
+            if found is None:
+                raise drf.ValidationError({name: ["No such record."]})
+            chosen[name] = found
+    return {k: v for k, v in chosen.items() if v is not None}
+
+
 class LeadQualify(APIView):
     @extend_schema(
         operation_id="leads_qualify",
         request=QualifySerializer,
-        responses={200: QualifyAnswerSerializer, 409: OpenApiTypes.OBJECT},
+        responses=QualifyAnswerSerializer,
     )
     @idempotent
     def post(self, request, pk: int):
@@ -197,14 +161,7 @@ class LeadQualify(APIView):
         lead = get_object_or_404(Lead, pk=pk)
         options = QualifySerializer(data=request.data)
         options.is_valid(raise_exception=True)
-        chosen = dict(options.validated_data)
-        for name, model in (("existing_account", Account), ("existing_contact", Contact)):
-            if chosen.get(name) is not None:
-                found = model.objects.filter(pk=chosen[name]).first()
-                if found is None:
-                    raise drf.ValidationError({name: ["No such record."]})
-                chosen[name] = found
-        chosen = {k: v for k, v in chosen.items() if v is not None}
+        chosen = linked_records(options.validated_data)
         result = services.qualify_lead(lead=lead, user=request.user, **chosen)
         lead = result.lead
         lead.refresh_from_db()
@@ -246,116 +203,131 @@ class LeadReactivate(APIView):
         return with_etag(Response(LeadSerializer(lead, context={"request": request}).data), lead)
 
 
-# --- Opportunities --------------------------------------------------------------------------
+def _outcomes(ids: list[int], found: dict[int, Lead], results) -> Response:
+    """One outcome per lead id asked for, in the order asked: done (with the
+    linked records) or refused (with the refusal's problem)."""
+    done = {result.lead.pk: result for result in results}
+    outcomes = []
+    for pk in ids:
+        result = done.get(pk)
+        if result is None:
+            refusal = {"code": "not_found", "detail": "No such lead."}
+        elif result.error is not None:
+            refusal = describe(result.error)
+        else:
+            lead = result.lead
+            outcomes.append(
+                {
+                    "lead": pk,
+                    "ok": True,
+                    "account": lead.qualified_account_id,
+                    "contact": lead.qualified_contact_id,
+                    "opportunity": lead.qualified_opportunity_id,
+                    "problem": None,
+                }
+            )
+            continue
+        outcomes.append({"lead": pk, "ok": False, "problem": refusal})
+    return Response({"outcomes": outcomes, "done": sum(o["ok"] for o in outcomes)})
 
 
-def _decode_cursor(value: str):
-    """(created_at, id) from an opportunities cursor; 400 when it is not one."""
-    try:
-        created, pk = json.loads(base64.urlsafe_b64decode(value.encode()).decode())
-        return datetime.fromisoformat(created), int(pk)
-    except (ValueError, TypeError, UnicodeDecodeError, binascii.Error):
-        raise drf.ValidationError({"cursor": ["Not a cursor this API gave."]}) from None
+def _leads_of(ids: list[int]) -> dict[int, Lead]:
+    return Lead.objects.in_bulk(ids)
 
 
-def _encode_cursor(opportunity: Opportunity) -> str:
-    raw = json.dumps([opportunity.created_at.isoformat(), opportunity.pk])
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-OPPORTUNITY_PARAMETERS = [
-    OpenApiParameter("limit", int, description=f"Opportunities per page, 1 to {MAX_LIMIT}."),
-    OpenApiParameter("cursor", str, description="The `next` link's cursor."),
-    OpenApiParameter("q", str, description="Search: topic, account or contact."),
-    OpenApiParameter("state", str, enum=["open", "won", "lost"]),
-    OpenApiParameter("stage", int),
-    OpenApiParameter("owner", int),
-    OpenApiParameter("mine", bool),
-    OpenApiParameter("close_after", OpenApiTypes.DATE),
-    OpenApiParameter("close_before", OpenApiTypes.DATE),
-]
-
-
-class OpportunityList(APIView):
+class LeadsQualify(APIView):
     @extend_schema(
-        operation_id="opportunities_list",
-        parameters=OPPORTUNITY_PARAMETERS,
-        responses=OpportunityPageSerializer,
-    )
-    def get(self, request):
-        """Opportunities, newest first, filtered as the opportunity list, a page
-        at a time (keyset cursor)."""
-        limit = page_limit(request)
-        params = request.query_params.copy()
-        for name in ("limit", "cursor", "sort"):
-            params.pop(name, None)
-        found = OpportunityFilter(params or None, queryset=opportunity_list(), request=request)
-        if found.is_bound and not found.is_valid():
-            raise drf.ValidationError(found.errors)
-        rows = found.qs if found.is_bound else opportunity_list()
-        cursor = request.query_params.get("cursor")
-        if cursor:
-            created, pk = _decode_cursor(cursor)
-            rows = rows.filter(Q(created_at__lt=created) | Q(created_at=created, pk__lt=pk))
-        page = list(rows.order_by("-created_at", "-pk")[: limit + 1])
-        more = len(page) > limit
-        page = page[:limit]
-        following = next_link(request, _encode_cursor(page[-1]) if more else None)
-        context = {"request": request, "currency_codes": currency_codes()}
-        return Response(
-            {
-                "results": OpportunitySerializer(page, many=True, context=context).data,
-                "next": following,
-            }
-        )
-
-    @extend_schema(
-        operation_id="opportunities_create",
-        request=OpportunitySerializer,
-        responses={201: OpportunitySerializer},
+        operation_id="leads_bulk_qualify",
+        request=BulkQualifySerializer,
+        responses=BulkOutcomeSerializer,
     )
     @idempotent
     def post(self, request):
-        serializer = OpportunitySerializer(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
-        opportunity = opportunity_services.create_opportunity(
-            user=request.user, **serializer.validated_data
+        """Qualify many leads with the same options; `choices` settles a lead's
+        duplicates (an existing account or contact, or ignore them). One lead's
+        refusal does not stop the others: each has its outcome."""
+        body = BulkQualifySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        options = dict(body.validated_data)
+        ids = list(dict.fromkeys(options.pop("leads")))
+        per_lead = {
+            choice.pop("lead"): linked_records(choice) for choice in options.pop("choices", [])
+        }
+        found = _leads_of(ids)
+        results = services.qualify_leads(
+            leads=[found[pk] for pk in ids if pk in found],
+            user=request.user,
+            per_lead=per_lead,
+            **linked_records(options),
         )
-        response = Response(
-            OpportunitySerializer(opportunity, context={"request": request}).data, status=201
+        return _outcomes(ids, found, results)
+
+
+class LeadsDisqualify(APIView):
+    @extend_schema(
+        operation_id="leads_bulk_disqualify",
+        request=BulkDisqualifySerializer,
+        responses=BulkOutcomeSerializer,
+    )
+    @idempotent
+    def post(self, request):
+        """Disqualify many leads with one status reason, each with its outcome."""
+        body = BulkDisqualifySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        ids = list(dict.fromkeys(body.validated_data["leads"]))
+        found = _leads_of(ids)
+        results = services.disqualify_leads(
+            leads=[found[pk] for pk in ids if pk in found],
+            user=request.user,
+            reason=body.validated_data["status_reason"],
         )
-        response["Location"] = request.build_absolute_uri(f"{request.path}{opportunity.pk}/")
-        return with_etag(response, opportunity)
+        return _outcomes(ids, found, results)
+
+
+# --- Opportunities --------------------------------------------------------------------------
+
+
+list_opportunities, detail_opportunity = documented("opportunities", what="opportunities")
+
+
+@list_opportunities
+class OpportunityList(RecordList):
+    """Opportunities, newest first, filtered and searched as the opportunity list
+    (`q`: topic, account or contact), a page at a time (keyset cursor)."""
+
+    queryset = opportunity_list()
+    serializer_class = OpportunitySerializer
+    filterset_class = OpportunityFilter
+    sorts = {"id": "pk", "created": "created_at", "name": "name"}
+    default_sort = "-created"
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "currency_codes": currency_codes()}
+
+    def make(self, data):
+        return opportunity_services.create_opportunity(user=self.request.user, **data)
+
+
+@detail_opportunity
+class OpportunityDetail(RecordDetail):
+    queryset = Opportunity.objects.all()
+    serializer_class = OpportunitySerializer
+
+    def change(self, record, data, expected_modified_at):
+        return opportunity_services.update_opportunity(
+            opportunity=record,
+            user=self.request.user,
+            expected_modified_at=expected_modified_at,
+            **data,
+        )
+
+    def remove(self, record):
+        opportunity_services.delete_opportunity(opportunity=record, user=self.request.user)
 
 
 def _opportunity_answer(request, opportunity: Opportunity) -> Response:
     data = OpportunitySerializer(opportunity, context={"request": request}).data
     return with_etag(Response(data), opportunity)
-
-
-class OpportunityDetail(APIView):
-    @extend_schema(operation_id="opportunities_retrieve", responses=OpportunitySerializer)
-    def get(self, request, pk: int):
-        return _opportunity_answer(request, get_object_or_404(Opportunity, pk=pk))
-
-    @extend_schema(
-        operation_id="opportunities_update",
-        request=OpportunitySerializer,
-        responses=OpportunitySerializer,
-        parameters=[OpenApiParameter("If-Match", str, OpenApiParameter.HEADER)],
-    )
-    def patch(self, request, pk: int):
-        opportunity = get_object_or_404(Opportunity, pk=pk)
-        if not matches_version(request, opportunity):
-            return problem(412, "opportunity_changed", "Someone changed it since you read it.")
-        serializer = OpportunitySerializer(
-            opportunity, data=request.data, partial=True, context={"request": request}
-        )
-        serializer.is_valid(raise_exception=True)
-        opportunity = opportunity_services.update_opportunity(
-            opportunity=opportunity, user=request.user, **serializer.validated_data
-        )
-        return _opportunity_answer(request, opportunity)
 
 
 def _move(service, operation_id: str, summary: str):
@@ -364,7 +336,7 @@ def _move(service, operation_id: str, summary: str):
             operation_id=operation_id,
             summary=summary,
             request=None,
-            responses={200: OpportunitySerializer, 409: OpenApiTypes.OBJECT},
+            responses=OpportunitySerializer,
         )
         @idempotent
         def post(self, request, pk: int):

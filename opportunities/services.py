@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -15,7 +16,7 @@ from crm.models import ProcessFlow, ProcessStage
 from crm.permissions import ensure_can_assign, ensure_can_change, ensure_can_delete
 from crm.records import read_only_message
 from crm.references import check_references
-from crm.services import apply_changes
+from crm.services import apply_changes, ensure_unchanged
 from crm.storage import delete_with_files
 
 from .exceptions import OpportunityError, RequiredStepsMissing
@@ -243,17 +244,23 @@ EDITABLE_FIELDS = frozenset(
 
 @transaction.atomic
 def update_opportunity(
-    *, opportunity: Opportunity, user: AbstractBaseUser, **fields: Any
+    *,
+    opportunity: Opportunity,
+    user: AbstractBaseUser,
+    expected_modified_at: datetime | None = None,
+    **fields: Any,
 ) -> Opportunity:
     """Change an open opportunity's fields.
 
     A closed opportunity raises OpportunityError; a user who may not change it,
-    PermissionDenied; invalid data (including a customer that is not exactly
-    one account or contact), ValidationError. Each refusal saves nothing.
+    PermissionDenied; a version saved by someone else since `expected_modified_at`,
+    RecordChanged; invalid data (including a customer that is not exactly one
+    account or contact), ValidationError. Each refusal saves nothing.
     """
     locked = _lock(opportunity)
     _require_open(locked)
     ensure_can_change(user, locked)
+    ensure_unchanged(locked, expected_modified_at)
     owner_before = locked.owner_id
     apply_changes(locked, fields, EDITABLE_FIELDS, user, lock=(Account, Contact))
     locked.full_clean()

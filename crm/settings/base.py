@@ -296,8 +296,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.problems_and_links",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "LeadStatusReasonEnum": "leads.models.LeadStatusReason.choices",
         "OpportunityStatusReasonEnum": "opportunities.models.OpportunityStatusReason.choices",
+        "DisqualifyReasonEnum": "api.serializers.DISQUALIFY_CHOICES",
     },
 }

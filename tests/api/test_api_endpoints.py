@@ -2,13 +2,23 @@
 read-only token's writes 403, both as problem+json and changing nothing."""
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
+from accounts.models import Account, Contact
+from activities.models import Activity, Connection, Note
 from api import services as token_services
 from leads.models import Lead
 from opportunities.models import Opportunity
-from tests.factories import LeadFactory, OpportunityFactory
+from tests.factories import (
+    AccountFactory,
+    ActivityFactory,
+    ConnectionFactory,
+    ContactFactory,
+    LeadFactory,
+    NoteFactory,
+    OpportunityFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -39,32 +49,56 @@ def api_operations() -> list[tuple[str, str]]:
 OPERATIONS = api_operations()
 
 
-def url_of(name: str, lead: Lead) -> str:
-    """The operation's URL on one of `lead`'s owner's records: the lead itself, or
-    an opportunity of the same owner for the opportunity operations."""
-    record = lead
+def record_for(name: str, lead: Lead):
+    """The record an operation acts on, of `lead`'s owner: the lead itself, or
+    an opportunity, account, contact, note, activity or stakeholder of theirs."""
+    owner = lead.owner
     if "opportunit" in name:
-        record = Opportunity.objects.filter(owner=lead.owner).first() or OpportunityFactory(
-            owner=lead.owner
-        )
+        return Opportunity.objects.filter(owner=owner).first() or OpportunityFactory(owner=owner)
+    if "account" in name:
+        return AccountFactory(owner=owner)
+    if "contact" in name:
+        return ContactFactory(owner=owner)
+    if "note" in name:
+        return NoteFactory(lead=lead)
+    if "activit" in name:
+        return ActivityFactory(lead=lead)
+    if "stakeholder" in name:
+        return ConnectionFactory(lead=lead, contact=ContactFactory(owner=owner))
+    return lead
+
+
+def url_of(name: str, lead: Lead) -> str:
     try:
-        return reverse(name, args=[record.pk])
-    except Exception:
+        return reverse(name, args=[record_for(name, lead).pk])
+    except NoReverseMatch:
         return reverse(name)
 
 
+SNAPSHOT = (Lead, Opportunity, Account, Contact, Note, Activity, Connection)
+
+
 def snapshot() -> list:
-    return [
-        list(Lead.objects.order_by("pk").values()),
-        list(Opportunity.objects.order_by("pk").values()),
-    ]
+    return [list(model.objects.order_by("pk").values()) for model in SNAPSHOT]
 
 
 BODIES = {
     "api:lead_disqualify": {"status_reason": "lost"},
     "api:opportunity_close": {"won": True},
+    "api:leads_disqualify": {"leads": [], "status_reason": "lost"},  # the lead's id is set below
+    "api:leads_qualify": {"leads": []},
 }
-CREATES = {"api:leads", "api:opportunities"}  # a record of one's own may be created
+# A record of one's own may be created (or refused for a missing field).
+CREATES = {
+    "api:leads",
+    "api:opportunities",
+    "api:accounts",
+    "api:contacts",
+    "api:notes",
+    "api:activities",
+    "api:stakeholders",
+}
+BULK = {"api:leads_qualify", "api:leads_disqualify"}  # an outcome per lead
 
 
 def test_every_api_view_is_found():
@@ -104,9 +138,16 @@ def test_another_rep_changes_nothing(rep, rep2, name, method):
     url = url_of(name, lead)
     before = snapshot()
     data = BODIES.get(name, {"topic": "X", "last_name": "Y", "name": "X", "currency": "USD"})
+    if name in BULK:
+        data = {**data, "leads": [lead.pk]}
     response = getattr(client, method)(url, data, format="json")
-    if name in CREATES:
+    if name in CREATES and method == "post":
         assert response.status_code in (201, 400)  # their own record, or a missing field
         return
-    assert response.status_code in (403, 404), response.content
+    if name in BULK:
+        assert response.status_code == 200, response.content
+        [outcome] = response.json()["outcomes"]
+        assert not outcome["ok"] and outcome["problem"]["code"] == "permission_denied"
+    else:
+        assert response.status_code in (403, 404), response.content
     assert snapshot() == before

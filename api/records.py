@@ -1,0 +1,122 @@
+"""The shape every record resource of the API shares: a list (filters from the
+UI list's FilterSet, keyset pages, sorts) that creates, and a detail that reads
+with an ETag, changes with If-Match and deletes. A resource names its model,
+serializer and filters, and the service calls that write; the rules stay there."""
+
+from __future__ import annotations
+
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import generics
+from rest_framework.response import Response
+
+from crm.services import RecordChanged
+
+from .idempotency import idempotent
+from .paging import Keyset
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="The ETag read: a record changed since answers 412 and nothing is saved.",
+)
+
+
+def etag_of(record) -> str:
+    """The record's version, as HTTP sees it: it changes with every save."""
+    return f'"{record.pk}-{int(record.modified_at.timestamp() * 1_000_000)}"'
+
+
+def matches_version(request, record) -> bool:
+    """Whether the If-Match header (if any) names the record's current version."""
+    header = request.headers.get("If-Match", "").strip()
+    return not header or header == "*" or etag_of(record) in {t.strip() for t in header.split(",")}
+
+
+def expected_version(request, record):
+    """With If-Match, the version the client read, for the update service to
+    check under its lock; a version already gone answers 412 (RecordChanged)."""
+    if not matches_version(request, record):
+        raise RecordChanged(record)
+    return record.modified_at if request.headers.get("If-Match", "").strip() else None
+
+
+def with_etag(response: Response, record) -> Response:
+    if hasattr(record, "modified_at"):
+        response["ETag"] = etag_of(record)
+    return response
+
+
+class RecordList(generics.ListAPIView):
+    """GET: a page of rows; POST: create one through `make`."""
+
+    pagination_class = Keyset
+    filter_backends = [DjangoFilterBackend]
+    sorts = {"id": "pk", "created": "created_at"}
+    default_sort = "-id"
+
+    def make(self, data: dict):
+        raise NotImplementedError
+
+    @idempotent
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        record = self.make(dict(serializer.validated_data))
+        response = Response(self.get_serializer(record).data, status=201)
+        response["Location"] = request.build_absolute_uri(f"{request.path}{record.pk}/")
+        return with_etag(response, record)
+
+
+class RecordView(generics.GenericAPIView):
+    def answer(self, record) -> Response:
+        """The record as its serializer shows it, with its ETag."""
+        return with_etag(Response(self.get_serializer(record).data), record)
+
+
+class RecordDetail(RecordView):
+    """GET with an ETag; PATCH through `change` (If-Match honoured); DELETE through `remove`."""
+
+    def change(self, record, data: dict, expected_modified_at):
+        raise NotImplementedError
+
+    def remove(self, record) -> None:
+        raise NotImplementedError
+
+    def get(self, request, *args, **kwargs):
+        return self.answer(self.get_object())
+
+    def patch(self, request, *args, **kwargs):
+        record = self.get_object()
+        serializer = self.get_serializer(record, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        expected = expected_version(request, record) if hasattr(record, "modified_at") else None
+        return self.answer(self.change(record, dict(serializer.validated_data), expected))
+
+    def delete(self, request, *args, **kwargs):
+        self.remove(self.get_object())
+        return Response(status=204)
+
+
+def documented(name: str, *, what: str, versioned: bool = True):
+    """Name a resource's operations `{name}_list`, `_create`, `_retrieve`,
+    `_update`, `_delete` (as the lead and opportunity operations are named)."""
+    update = [IF_MATCH] if versioned else []
+
+    def list_view(view):
+        return extend_schema_view(
+            get=extend_schema(operation_id=f"{name}_list", summary=f"List {what}"),
+            post=extend_schema(
+                operation_id=f"{name}_create", responses={201: view.serializer_class}
+            ),
+        )(view)
+
+    def detail_view(view):
+        return extend_schema_view(
+            get=extend_schema(operation_id=f"{name}_retrieve"),
+            patch=extend_schema(operation_id=f"{name}_update", parameters=update),
+            delete=extend_schema(operation_id=f"{name}_delete", responses={204: None}),
+        )(view)
+
+    return list_view, detail_view
