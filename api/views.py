@@ -15,7 +15,11 @@ from rest_framework.views import APIView
 from accounts.models import Account, Contact
 from crm.models import Currency, ProcessFlow
 from leads import csv_export, services
-from leads.models import Lead
+from leads.filters import LeadFilter
+from leads.listing.cursor import Cursor
+from leads.listing.sorts import SORTS, clean_sort
+from leads.models import Lead, LeadSource, Rating
+from leads.selectors import DEFAULT_VIEW, VIEWS
 from opportunities import services as opportunity_services
 from opportunities.filters import OpportunityFilter
 from opportunities.models import Opportunity
@@ -50,16 +54,40 @@ def currency_codes() -> dict[int, str]:
 LIST_PARAMETERS = [
     OpenApiParameter("limit", int, description=f"Leads per page, 1 to {MAX_LIMIT}."),
     OpenApiParameter("cursor", str, description="The `next` link's cursor."),
-    OpenApiParameter(
-        "view", str, enum=["my", "open", "closed", "all"], description="As the lead lists."
-    ),
+    OpenApiParameter("view", str, enum=list(VIEWS), description="As the lead lists."),
     OpenApiParameter("q", str, description="Search: name, company, email or topic."),
-    OpenApiParameter("sort", str, description="A list column, `-` for descending."),
-    OpenApiParameter("rating", str),
-    OpenApiParameter("lead_source", str),
-    OpenApiParameter("status_reason", str),
+    OpenApiParameter(
+        "sort",
+        str,
+        enum=[*SORTS, *(f"-{key}" for key in SORTS)],
+        description="A list column, `-` for descending.",
+    ),
+    OpenApiParameter("rating", str, enum=list(Rating.values)),
+    OpenApiParameter("lead_source", str, enum=list(LeadSource.values)),
+    OpenApiParameter("status_reason", str, enum=list(Lead.StatusReason.values)),
     OpenApiParameter("owner", int),
+    OpenApiParameter("created_after", OpenApiTypes.DATE),
+    OpenApiParameter("created_before", OpenApiTypes.DATE),
 ]
+
+
+def refuse_what_the_list_would_ignore(params, cursor: str | None) -> None:
+    """The lead list page quietly drops a filter it cannot read (a link from an
+    old page still opens); an API client must hear of it instead (400), or it
+    would take all leads for the few it asked for."""
+    errors = {}
+    if params.get("view", DEFAULT_VIEW) not in VIEWS:
+        errors["view"] = [f"One of {', '.join(VIEWS)}."]
+    sort = params.get("sort")
+    if sort and clean_sort(sort) != sort:
+        errors["sort"] = [f"One of {', '.join(SORTS)}, with - to reverse."]
+    found = LeadFilter(params)
+    if not found.is_valid():
+        errors.update(found.errors)
+    if cursor and not errors and Cursor.decode(cursor, clean_sort(sort)) is None:
+        errors["cursor"] = ["Not a cursor this list gave with this sort."]
+    if errors:
+        raise drf.ValidationError(errors)
 
 
 class LeadList(APIView):
@@ -73,6 +101,7 @@ class LeadList(APIView):
         params = request.query_params.copy()
         for name in ("limit", "cursor"):
             params.pop(name, None)
+        refuse_what_the_list_would_ignore(params, request.query_params.get("cursor"))
         page = csv_export.list_page(
             user=request.user,
             params=params,

@@ -13,7 +13,9 @@ from api import services as token_services
 from api.models import ApiToken
 from leads.models import Lead, Rating
 from opportunities.models import Opportunity
-from tests.factories import AccountFactory, LeadFactory, currency
+from tests.concurrency import on_postgresql, race, run_all
+from tests.factories import AccountFactory, LeadFactory, RepFactory, currency
+from tests.reference_data import restore_reference_data
 
 pytestmark = pytest.mark.django_db
 
@@ -308,3 +310,56 @@ def test_the_read_only_lists(rep, django_assert_max_num_queries):
     choices = client.get(reverse("api:choices")).json()
     assert {"value": "lost", "label": "Lost"} in choices["disqualify_reason"]
     assert {c["value"] for c in choices["rating"]} >= {"hot", "warm", "cold"}
+
+
+@on_postgresql
+@race
+def test_one_idempotency_key_sent_twice_at_once_does_the_action_once():
+    """Five retries of one create, racing: the key's row makes them wait for the
+    first, which creates the lead; the others answer its answer, replayed."""
+    restore_reference_data()
+    rep = RepFactory()
+    _, key = token_services.create_token(user=rep, name="race", read_only=False)
+
+    def create():
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+        body = {"topic": "Raced", "last_name": "Once"}
+        return client.post(reverse("api:leads"), body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+
+    answers = run_all([create] * 5)
+    assert [a.status_code for a in answers] == [201] * 5, answers
+    assert Lead.objects.filter(topic="Raced").count() == 1
+    assert {a.json()["id"] for a in answers} == {Lead.objects.get(topic="Raced").pk}
+    assert sum(a.get("Idempotent-Replayed") == "true" for a in answers) == 4
+
+
+@pytest.mark.parametrize(
+    "params,field",
+    [
+        ({"view": "bogus"}, "view"),
+        ({"sort": "bogus"}, "sort"),
+        ({"rating": "lukewarm"}, "rating"),
+        ({"lead_source": "bogus"}, "lead_source"),
+        ({"owner": "abc"}, "owner"),
+        ({"created_after": "yesterday"}, "created_after"),
+        ({"cursor": "garbage"}, "cursor"),
+    ],
+)
+def test_a_filter_the_list_cannot_read_is_a_400_not_all_leads(rep, params, field):
+    """The list page drops such a filter; an API client would take every lead
+    for the few it asked for."""
+    LeadFactory(owner=rep)
+    response = client_for(rep).get(reverse("api:leads"), params)
+    assert response.status_code == 400, response.content
+    assert field in response.json()["errors"]
+
+
+def test_a_cursor_from_another_sort_is_refused(rep):
+    for _ in range(3):
+        LeadFactory(owner=rep)
+    client = client_for(rep)
+    page = client.get(reverse("api:leads"), {"sort": "topic", "limit": 1}).json()
+    assert page["next"]
+    moved = page["next"].replace("sort=topic", "sort=created")
+    assert client.get(moved).status_code == 400

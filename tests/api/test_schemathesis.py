@@ -6,7 +6,9 @@ status, content type, headers and body."""
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import (
     ignored_auth,
@@ -35,7 +37,19 @@ EXCLUDED = [positive_data_acceptance, negative_data_rejection]
 
 
 @pytest.fixture
-def token(db, manager, settings, tmp_path):
+def keep_connection():
+    """Schemathesis calls the real WSGI handler, which closes the database
+    connection around each request; inside a test's transaction (PostgreSQL)
+    that would end it. Django's test client holds the same signal back."""
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
+
+
+@pytest.fixture
+def token(db, manager, settings, tmp_path, keep_connection):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.DEFAULT_THROTTLE_RATES = None
     for _ in range(3):  # records for the small ids Hypothesis tries first
