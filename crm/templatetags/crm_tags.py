@@ -24,30 +24,32 @@ def stage_bar(context, record):
 
 
 @register.simple_tag(takes_context=True)
-def sort_header(context, label: str, key: str):
-    """A column header that sorts by `key`, toggling direction, keeping the other filters."""
+def sort_header(context, label: str, key: str, css: str = ""):
+    """A sortable column's header cell: a link that sorts by `key` (toggling the
+    direction, keeping the other filters), and the cell's aria-sort when the
+    list is sorted by it (on the <th>, where screen readers read it)."""
     request = context["request"]
-    current = request.GET.get("sort", "")
+    current = context.get("sort") or request.GET.get("sort", "")
     params = request.GET.copy()
     params.pop("page", None)
+    for cursor in ("after", "before", "cursor"):
+        params.pop(cursor, None)  # a cursor belongs to the sort it was made in
     if current == key:
         params["sort"] = f"-{key}"
-        icon = "bi-caret-up-fill"
-        aria = "ascending"
+        icon, aria = "bi-caret-up-fill", "ascending"
     elif current == f"-{key}":
         params["sort"] = key
-        icon = "bi-caret-down-fill"
-        aria = "descending"
+        icon, aria = "bi-caret-down-fill", "descending"
     else:
         params["sort"] = key
-        icon = ""
-        aria = "none"
+        icon, aria = "", ""
     return format_html(
-        '<a href="?{}" aria-sort="{}">{}{}</a>',
+        '<th scope="col"{}{}><a href="?{}">{}{}</a></th>',
+        format_html(' class="{}"', css) if css else "",
+        format_html(' aria-sort="{}"', aria) if aria else "",
         params.urlencode(),
-        aria,
         label,
-        format_html(' <i class="bi {}"></i>', icon) if icon else "",
+        format_html(' <i class="bi {}" aria-hidden="true"></i>', icon) if icon else "",
     )
 
 
