@@ -69,10 +69,21 @@ class CurrencyField(serializers.RelatedField):
 
 class LeadSerializer(serializers.ModelSerializer):
     currency = CurrencyField(required=False, allow_null=True)
+    score = serializers.IntegerField(
+        source="score_or_none",
+        read_only=True,
+        allow_null=True,
+        help_text="Chance of qualifying, 0-100, from the published scoring model; null "
+        "until scored. Why: GET …/leads/{id}/score.",
+    )
+    score_grade = serializers.CharField(read_only=True, help_text="A to D; empty until scored.")
+    score_trend = serializers.ChoiceField(
+        choices=Lead.ScoreTrend.choices, read_only=True, allow_blank=True
+    )
 
     class Meta:
         model = Lead
-        fields = [*READ_ONLY, *sorted(EDITABLE_FIELDS)]
+        fields = [*READ_ONLY, "score", "score_grade", "score_trend", *sorted(EDITABLE_FIELDS)]
         read_only_fields = READ_ONLY
         extra_kwargs = {
             # The owner rules are the service's (only a manager assigns another owner).
@@ -433,3 +444,28 @@ class StakeholderSerializer(RegardingSerializer):
         fields = super().get_fields()
         fields["contact"].read_only = self.instance is not None  # change the role, not who
         return fields
+
+
+class ReasonSerializer(serializers.Serializer):
+    feature = serializers.CharField()
+    label = serializers.CharField()
+    value = serializers.CharField()
+    sentence = serializers.CharField()
+    points = serializers.IntegerField(help_text="This field's share of the score, in points.")
+
+
+class ScorePointSerializer(serializers.Serializer):
+    score = serializers.IntegerField()
+    scored_at = serializers.DateTimeField()
+
+
+class LeadScoreSerializer(serializers.Serializer):
+    """Why the lead scores what it does: the base score and each field's points
+    add up to the score (the model's own terms)."""
+
+    score = serializers.IntegerField(allow_null=True)
+    grade = serializers.CharField(allow_blank=True)
+    trend = serializers.CharField(allow_blank=True)
+    base = serializers.IntegerField(allow_null=True)
+    reasons = ReasonSerializer(many=True)
+    history = ScorePointSerializer(many=True)

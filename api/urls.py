@@ -48,6 +48,7 @@ urlpatterns = [
     ),
     path("leads/", _open(views.LeadList.as_view()), name="leads"),
     path("leads/<int:pk>/", _open(views.LeadDetail.as_view()), name="lead"),
+    path("leads/<int:pk>/score", _open(views.LeadScore.as_view()), name="lead_score"),
     path("leads/qualify", _open(views.LeadsQualify.as_view()), name="leads_qualify"),
     path("leads/disqualify", _open(views.LeadsDisqualify.as_view()), name="leads_disqualify"),
     path("leads/<int:pk>/qualify", _open(views.LeadQualify.as_view()), name="lead_qualify"),

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Account, Contact
 from crm.models import Currency, ProcessFlow
-from leads import csv_export, services
+from leads import csv_export, scoring, services
 from leads.filters import LeadFilter
 from leads.listing.cursor import Cursor
 from leads.listing.sorts import SORTS, clean_sort
@@ -37,6 +37,7 @@ from .serializers import (
     CurrencySerializer,
     DisqualifySerializer,
     LeadPageSerializer,
+    LeadScoreSerializer,
     LeadSerializer,
     OpportunitySerializer,
     ProcessFlowSerializer,
@@ -206,6 +207,27 @@ class LeadQualify(APIView):
                 }
             ),
             lead,
+        )
+
+
+class LeadScore(APIView):
+    @extend_schema(operation_id="leads_score", responses=LeadScoreSerializer)
+    def get(self, request, pk: int):
+        """The lead's score, grade and trend, the reasons for it (each field's
+        sentence and points, largest first) and its score history."""
+        lead = get_object_or_404(Lead, pk=pk)
+        explanation = scoring.explain(lead)
+        return Response(
+            LeadScoreSerializer(
+                {
+                    "score": lead.score_or_none,
+                    "grade": lead.score_grade,
+                    "trend": lead.score_trend,
+                    "base": explanation.base if explanation else None,
+                    "reasons": explanation.reasons if explanation else [],
+                    "history": scoring.history(lead),
+                }
+            ).data
         )
 
 

@@ -6,6 +6,7 @@ generated leads of the benchmarks come from benchmarks/generate.py.)"""
 
 from __future__ import annotations
 
+import math
 import random
 import unicodedata
 from datetime import timedelta
@@ -19,6 +20,7 @@ from accounts.models import Account, Contact
 from activities.models import Activity, Connection, Note
 from crm.choices import Industry, PurchaseProcess, PurchaseTimeframe
 from crm.models import ProcessFlow, ProcessStage, ProcessStep
+from leads import scoring
 from leads import services as lead_services
 from leads.models import Lead, LeadSource, Rating
 from opportunities import services as opp_services
@@ -493,6 +495,86 @@ def seed(*, users: dict, rng: random.Random) -> None:
             opp_services.close_opportunity(
                 opportunity=opp, user=user, won=False, status_reason="canceled"
             )
+
+    # Two years of closed leads, and the scoring model they train: the open leads
+    # get varied scores, each explained.
+    _closed_history(reps, random.Random(rng.random()))
+    scoring.train()
+    scoring.score_leads()
+
+
+# What made a closed lead of the demo history qualify (a planted signal the
+# scoring model finds): the web and referrals, a known decision maker, a large
+# budget and a company email help; a free-mail address and adverts do not.
+HISTORY_SIGNAL = {
+    LeadSource.WEB: 1.5,
+    LeadSource.EXTERNAL_REFERRAL: 1.2,
+    LeadSource.EMPLOYEE_REFERRAL: 0.9,
+    LeadSource.ADVERTISEMENT: -1.2,
+    LeadSource.OTHER: -0.8,
+}
+FREE_MAIL_DOMAINS = ("gmail.com", "outlook.com", "yahoo.com")
+
+
+def _closed_history(reps: list, rng: random.Random, count: int = 360) -> None:
+    """Two years of closed leads, through the services, then dated back: the
+    history the lead scoring model trains on. Qualified without creating
+    records (history only: the opportunities of the demo are above)."""
+    now = timezone.now()
+    for n in range(count):
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        company = _company(rng)
+        free = rng.random() < 0.35
+        email = (
+            f"{ascii_name(first)}.{ascii_name(last)}{n}@{rng.choice(FREE_MAIL_DOMAINS)}"
+            if free
+            else _email(first, last, company)
+        )
+        source = rng.choice(LeadSource.values)
+        decision_maker = rng.random() < 0.45
+        budget = rng.choice((5_000, 15_000, 40_000, 90_000, 200_000))
+        owner = reps[n % len(reps)]
+        lead = lead_services.create_lead(
+            user=owner,
+            owner=owner,
+            topic=rng.choice(TOPICS).format(n=rng.choice((5, 10, 25, 50, 100, 250))),
+            first_name=first,
+            last_name=last,
+            company_name=company,
+            job_title=rng.choice(JOB_TITLES),
+            email=email,
+            business_phone=_phone(rng) if rng.random() < 0.8 else "",
+            lead_source=source,
+            rating=rng.choice(Rating.values),
+            industry=rng.choice(Industry.values),
+            budget_amount=Decimal(budget),
+            currency="USD",
+            purchase_timeframe=rng.choice(PurchaseTimeframe.values),
+            purchase_process=rng.choice(PurchaseProcess.values),
+            decision_maker_identified=decision_maker,
+        )
+        logit = -0.9 + HISTORY_SIGNAL.get(source, 0.0)
+        logit += 1.4 if decision_maker else -0.4
+        logit += 0.9 if budget >= 90_000 else (-0.5 if budget <= 5_000 else 0.0)
+        logit -= 1.3 if free else 0.0
+        created = now - timedelta(days=rng.uniform(20, 700))
+        closed = created + timedelta(days=rng.uniform(2, 45))
+        if rng.random() < 1 / (1 + math.exp(-logit)):
+            lead_services.qualify_lead(
+                lead=lead,
+                user=owner,
+                create_account=False,
+                create_contact=False,
+                create_opportunity=False,
+                ignore_duplicates=True,
+            )
+            Lead.objects.filter(pk=lead.pk).update(
+                created_at=created, qualified_at=closed, days_to_qualify=(closed - created).days
+            )
+        else:
+            reason = rng.choice(Lead.DISQUALIFY_REASONS)
+            lead_services.disqualify_lead(lead=lead, user=owner, reason=reason)
+            Lead.objects.filter(pk=lead.pk).update(created_at=created, disqualified_at=closed)
 
 
 def _process_flows() -> None:

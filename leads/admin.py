@@ -2,14 +2,15 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
-from django.utils.html import format_html
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from crm.models import OrganizationSettings
 
-from . import services
+from . import scoring, services
 from .exceptions import LeadError, error_message
-from .models import Lead, RoutingRule, WebToLeadForm
+from .models import Lead, RoutingRule, ScoringModel, ScoringSettings, WebToLeadForm
 
 
 def _report(modeladmin, request, done: int, verb: str, failures: list[tuple[Lead, Exception]]):
@@ -232,3 +233,124 @@ class WebToLeadFormAdmin(admin.ModelAdmin):
                 "routing rule matches is refused.",
                 messages.WARNING,
             )
+
+
+# --- Lead scoring ------------------------------------------------------------------------------
+
+
+class ScoringSettingsForm(forms.ModelForm):
+    class Meta:
+        model = ScoringSettings
+        fields = ["window_days", "grade_a", "grade_b", "grade_c", "extra_fields"]
+
+    def clean_extra_fields(self):
+        return scoring.check_extra_fields(self.cleaned_data.get("extra_fields") or [])
+
+
+@admin.register(ScoringSettings)
+class ScoringSettingsAdmin(admin.ModelAdmin):
+    """The singleton: its list page goes straight to the one record. A change
+    takes effect at the next training (daily, or Retrain now): a model keeps the
+    window, fields and grade thresholds it was trained with."""
+
+    form = ScoringSettingsForm
+
+    def has_add_permission(self, request):
+        return not ScoringSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        obj = ScoringSettings.load()
+        return HttpResponseRedirect(reverse("admin:leads_scoringsettings_change", args=[obj.pk]))
+
+
+@admin.register(ScoringModel)
+class ScoringModelAdmin(admin.ModelAdmin):
+    """Each training: its quality on the held-out leads, whether it is the
+    published model, and the fields with the most influence. Retrain now runs a
+    training in the background (it also runs daily)."""
+
+    change_list_template = "admin/leads/scoringmodel/change_list.html"
+    list_display = [
+        "trained_at",
+        "quality",
+        "auc_shown",
+        "qualified",
+        "disqualified",
+        "holdout_size",
+        "is_published",
+        "seconds",
+    ]
+    list_filter = ["quality", "is_published"]
+    fields = [
+        "trained_at",
+        "trained_by",
+        "quality",
+        "reason",
+        "is_published",
+        "auc_shown",
+        "window_start",
+        "qualified",
+        "disqualified",
+        "holdout_size",
+        "seconds",
+        "influence",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="AUC (held out)", ordering="auc")
+    def auc_shown(self, obj) -> str:
+        return "—" if obj.auc is None else f"{obj.auc:.3f}"
+
+    @admin.display(description="Fields with the most influence")
+    def influence(self, obj):
+        rows = obj.content.get("influence", [])
+        if not rows:
+            return "—"
+        labels = {f.name: f.label for f in scoring.BUILT_IN}
+        top = max(value for _, value in rows) or 1
+        body = format_html_join(
+            "",
+            '<tr><td>{}</td><td><meter min="0" max="{}" value="{}">{}</meter></td><td>{}</td></tr>',
+            (
+                (labels.get(name, name), top, value, f"{value:.3f}", f"{value:.3f}")
+                for name, value in rows
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>Field</th><th>Influence</th><th>Information value</th>"
+            "</tr></thead><tbody>{}</tbody></table>",
+            body,
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "retrain/",
+                self.admin_site.admin_view(self.retrain),
+                name="leads_scoringmodel_retrain",
+            ),
+            *super().get_urls(),
+        ]
+
+    def retrain(self, request):
+        if request.method != "POST":
+            return HttpResponseRedirect(reverse("admin:leads_scoringmodel_changelist"))
+        if not request.user.has_perm("leads.view_scoringmodel"):
+            raise PermissionDenied
+        scoring.request_training(user=request.user)
+        self.message_user(
+            request,
+            "A training has started; its model appears here when it is done (a minute or two "
+            "for a million leads). A ready model is published and every open lead scored.",
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:leads_scoringmodel_changelist"))

@@ -18,6 +18,7 @@ from crm.models import Currency
 from . import selectors
 from .filters import LeadFilter
 from .listing import lead_page
+from .listing.sorts import VIEW_DEFAULT_SORTS
 from .models import Lead
 
 CHUNK_SIZE = 2_000
@@ -84,7 +85,7 @@ def filtered_leads(*, user, params) -> tuple[QuerySet[Lead], LeadFilter, str, st
     base = selectors.lead_list(user=user, view=view)
     lead_filter = LeadFilter(params or None, queryset=base)
     leads = lead_filter.qs if lead_filter.is_bound else base
-    return leads, lead_filter, view, params.get("sort") or ""
+    return leads, lead_filter, view, params.get("sort") or VIEW_DEFAULT_SORTS.get(view, "")
 
 
 def list_page(*, user, params, after: str | None = None, per_page: int = CHUNK_SIZE):

@@ -77,8 +77,20 @@ LEAD_STATUS_REASONS = {
 }
 
 
+UNSCORED = -1
+
+
+class ScoreTrend(models.TextChoices):
+    IMPROVING = "improving", "Improving"
+    STEADY = "steady", "Steady"
+    DECLINING = "declining", "Declining"
+
+
 class Lead(models.Model):
     """A potential customer not yet qualified."""
+
+    UNSCORED = UNSCORED
+    ScoreTrend = ScoreTrend
 
     State = LeadState
     StatusReason = LeadStatusReason
@@ -193,6 +205,15 @@ class Lead(models.Model):
         editable=False,
     )
     routed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Predictive lead scoring (leads.scoring): the published model's score 0-100
+    # (UNSCORED until one scores it: never NULL, so the score sort is a keyset
+    # over an index like the other sorts), its grade A-D and its trend. Written
+    # by the scoring jobs with UPDATE only: no history row, no new version.
+    score = models.SmallIntegerField(default=-1, editable=False)
+    score_grade = models.CharField(max_length=1, blank=True, editable=False)
+    score_trend = models.CharField(
+        max_length=10, choices=ScoreTrend.choices, blank=True, editable=False
+    )
 
     # Audit trail: a snapshot of the row per save, read back by crm.history. History
     # is looked up by record id only, so the copied foreign keys get no index.
@@ -204,6 +225,9 @@ class Lead(models.Model):
             "business_phone_key",
             "mobile_phone_key",
             "days_to_qualify",
+            "score",
+            "score_grade",
+            "score_trend",
         ],
         no_db_index=[
             "currency",
@@ -260,6 +284,10 @@ class Lead(models.Model):
             models.Index(fields=["lead_source", "id"], name="lead_source"),
             models.Index(fields=["rating", "id"], name="lead_rating"),
             models.Index(fields=["owner", "id"], name="lead_owner"),
+            # The score sort: My Open Leads Scored, the open leads, any list.
+            models.Index(fields=["owner", "state", "-score", "-id"], name="lead_owner_state_score"),
+            models.Index(fields=["state", "-score", "-id"], name="lead_state_score"),
+            models.Index(fields=["score", "id"], name="lead_score"),
             # The lead-source report: every column it reads, in its GROUP BY order;
             # with the id (which SQLite keeps in every index anyway) for PostgreSQL's
             # join to the won opportunities.
@@ -283,6 +311,11 @@ class Lead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} ({self.display_name})" if self.display_name else self.topic
+
+    @property
+    def score_or_none(self) -> int | None:
+        """The score, or None while the lead has none."""
+        return None if self.score < 0 else self.score
 
     @classmethod
     def from_db(cls, db, field_names, values):
@@ -617,3 +650,104 @@ class BulkOutcome(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lead_name}: {'done' if self.ok else self.message}"
+
+
+# --- Predictive lead scoring (leads.scoring) ---------------------------------------------------
+
+
+class ScoringSettings(models.Model):
+    """The organisation's lead scoring: which closed leads train the model, the
+    grade thresholds, and the fields an admin adds to the model. One row."""
+
+    window_days = models.PositiveIntegerField(
+        "training window (days)",
+        default=730,
+        validators=[MinValueValidator(91)],
+        help_text="Leads qualified or disqualified in this many days train the model "
+        "(at least 3 months; default 2 years).",
+    )
+    grade_a = models.PositiveSmallIntegerField("grade A from", default=70)
+    grade_b = models.PositiveSmallIntegerField("grade B from", default=50)
+    grade_c = models.PositiveSmallIntegerField("grade C from", default=30)
+    extra_fields = models.JSONField(
+        "more lead fields",
+        default=list,
+        blank=True,
+        help_text="Names of more lead fields the model learns from (a choice, yes/no, "
+        'text or number field), e.g. ["preferred_contact_method", "do_not_call"].',
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "lead scoring settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(grade_a__lte=100)
+                & models.Q(grade_a__gt=models.F("grade_b"))
+                & models.Q(grade_b__gt=models.F("grade_c")),
+                name="scoring_grades_descend",
+                violation_error_message="Grade thresholds must fall: A above B above C, A at "
+                "most 100.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return "Lead scoring settings"
+
+    @classmethod
+    def load(cls) -> ScoringSettings:
+        found, _ = cls.objects.get_or_create(pk=1)
+        return found
+
+
+class ScoringModel(models.Model):
+    """One training of the lead scoring model: the counts it learned (its whole
+    content: a score is computed from them alone), its quality on a later
+    held-out slice of time, and whether it was published."""
+
+    class Quality(models.TextChoices):
+        READY = "ready", "Ready"
+        OK = "ok", "OK"
+        NOT_READY = "not_ready", "Not ready"
+
+    trained_at = models.DateTimeField(default=timezone.now)
+    trained_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    window_start = models.DateTimeField()
+    qualified = models.PositiveIntegerField(default=0)
+    disqualified = models.PositiveIntegerField(default=0)
+    auc = models.FloatField("AUC", null=True, blank=True)
+    holdout_size = models.PositiveIntegerField(default=0)
+    quality = models.CharField(max_length=10, choices=Quality.choices)
+    reason = models.TextField(blank=True)
+    is_published = models.BooleanField(default=False)
+    seconds = models.FloatField(default=0)
+    content = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-trained_at", "-id"]
+        get_latest_by = "trained_at"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_published"],
+                condition=models.Q(is_published=True),
+                name="scoring_one_published_model",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Model of {self.trained_at:%Y-%m-%d %H:%M} ({self.get_quality_display()})"
+
+
+class ScoreHistory(models.Model):
+    """A lead's score each time it changed: the lead page's chart and the trend."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="score_history")
+    score = models.PositiveSmallIntegerField()
+    scored_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["lead", "-scored_at"], name="score_history_lead")]
+
+    def __str__(self) -> str:
+        return f"{self.score} at {self.scored_at:%Y-%m-%d %H:%M}"

@@ -10,6 +10,7 @@ from .models import Lead
 
 VIEWS = {
     "my": "My Open Leads",
+    "scored": "My Open Leads Scored",
     "open": "Open Leads",
     "closed": "Closed Leads",
     "all": "All Leads",
@@ -20,7 +21,7 @@ DEFAULT_VIEW = "my"
 def lead_list(*, user, view: str = DEFAULT_VIEW) -> QuerySet[Lead]:
     """The leads of one system view, with what the list shows joined in."""
     qs = Lead.objects.select_related(*LIST_JOINS)
-    if view == "my":
+    if view in ("my", "scored"):
         qs = qs.filter(owner=user, state=Lead.State.OPEN)
     elif view == "open":
         qs = qs.filter(state=Lead.State.OPEN)

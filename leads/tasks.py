@@ -5,7 +5,7 @@ from datetime import timedelta
 from crm import jobs, schedule
 from crm.models import Job
 
-from . import bulk, exports
+from . import bulk, exports, scoring
 from .models import BulkAction, LeadExport
 
 
@@ -29,3 +29,26 @@ def bulk_action(job: Job) -> None:
     found = BulkAction.objects.filter(pk=job.arguments["bulk"]).first()
     if found is not None:
         bulk.run_bulk_action(bulk=found, alive=lambda: jobs.beat(job))
+
+
+@jobs.handler("leads.train_scoring")
+def train_scoring(job: Job) -> None:
+    """Train the scoring model; when it is published, score every open lead."""
+    trained = scoring.train(user=job.created_by)
+    if trained.is_published:
+        jobs.start("leads.score_open_leads", label="Score every open lead", user=job.created_by)
+
+
+@jobs.handler("leads.score_open_leads")
+def score_open_leads(job: Job) -> None:
+    scoring.score_leads(alive=lambda: jobs.beat(job))
+
+
+@jobs.handler("leads.score_leads")
+def score_leads(job: Job) -> None:
+    scoring.score_leads(ids=job.arguments["leads"])
+
+
+# Retrained daily from the closed leads of the window; every open lead is scored
+# again after (its days open grow, and the model may have moved).
+schedule.every(timedelta(days=1), "leads.train_scoring", name="Retrain lead scoring")

@@ -16,6 +16,7 @@ urlpatterns = [
     path("bulk/<int:pk>/", views.lead_bulk_status, name="bulk_status"),
     path("<int:pk>/", views.lead_detail, name="detail"),
     path("<int:pk>/edit/", views.lead_edit, name="edit"),
+    path("<int:pk>/score/", views.lead_score, name="score"),
     path("<int:pk>/qualify/", views.lead_qualify, name="qualify"),
     path("<int:pk>/disqualify/", views.lead_disqualify, name="disqualify"),
     path("<int:pk>/reactivate/", views.lead_reactivate, name="reactivate"),

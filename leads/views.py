@@ -23,11 +23,12 @@ from crm.permissions import can_change, can_delete, ensure_can_change, ensure_ca
 from crm.records import read_only_message
 from crm.views import steps_view, switch_process_view
 
-from . import bulk, csv_export, exports, selectors, services
+from . import bulk, csv_export, exports, scoring, selectors, services
 from .exceptions import DuplicatesFound, LeadChanged, LeadError, error_message
 from .filters import LeadFilter
 from .forms import DisqualifyForm, LeadForm, LeadStepsForm, QualifyForm, loaded_time
 from .listing import lead_page
+from .listing.sorts import VIEW_DEFAULT_SORTS
 from .models import BulkAction, Lead, LeadExport
 
 
@@ -64,7 +65,7 @@ def lead_list(request):
     leads = lead_filter.qs if lead_filter.is_bound else base
     page = lead_page(
         leads,
-        sort=request.GET.get("sort"),
+        sort=request.GET.get("sort") or VIEW_DEFAULT_SORTS.get(view),
         after=request.GET.get("after"),
         before=request.GET.get("before"),
         per_page=django_settings.LEADS_PER_PAGE,
@@ -90,6 +91,8 @@ def lead_list(request):
             "active_filters": active_filters,
             # Only open leads can be qualified or disqualified: Closed Leads offers neither.
             "bulk_actions": view != "closed",
+            # Scores are for open leads: a closed lead's is where it stopped.
+            "show_score": view != "closed",
             "qualify_form": _qualify_form(),
             "disqualify_reasons": Lead.DISQUALIFY_REASONS,
         },
@@ -122,6 +125,20 @@ def lead_detail(request, pk: int):
             "qualify_form": _qualify_form(lead=lead),
         },
     )
+
+
+def lead_score(request, pk: int):
+    """The lead's score explained, with its history: the lead page loads it
+    after the page (htmx); opened directly, it is a page of its own."""
+    lead = get_lead(pk)
+    context = {
+        "lead": lead,
+        "explanation": scoring.explain(lead),
+        "chart": scoring.chart(scoring.history(lead)),
+    }
+    if request.headers.get("HX-Request"):
+        return render(request, "leads/_score_panel.html", context)
+    return render(request, "leads/score.html", context)
 
 
 def lead_create(request):

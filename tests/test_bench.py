@@ -30,7 +30,7 @@ def test_bench_script_runs_at_a_tiny_size(tmp_path):
     report = tmp_path / "bench.json"
     done = bench(
         "run.py",
-        "--leads=200",
+        "--leads=600",
         "--repeat=2",
         "--warmup=1",
         "--bulk=10",
@@ -42,7 +42,7 @@ def test_bench_script_runs_at_a_tiny_size(tmp_path):
     assert "Peak memory of the serving process" in done.stdout
     data = json.loads(report.read_text())
     assert data["vendor"] == "sqlite"
-    assert data["leads"] >= 200
+    assert data["leads"] >= 600
     assert data["peak_rss_mb"] > 0
     assert data["ours_to_admin_ratio"] > 0
     names = [r["name"] for r in data["results"]]
@@ -78,7 +78,7 @@ def test_bench_refuses_the_development_database():
 def test_import_bench_runs_at_a_tiny_size_and_leaves_the_database_as_it_was(tmp_path):
     database = f"--database-url=sqlite:///{tmp_path / 'bench.sqlite3'}"
     runs = [
-        bench("import_csv.py", "--rows=600", "--leads=200", "--batch=250", database)
+        bench("import_csv.py", "--rows=600", "--leads=600", "--batch=250", database)
         for _ in range(2)
     ]
 
@@ -86,16 +86,17 @@ def test_import_bench_runs_at_a_tiny_size_and_leaves_the_database_as_it_was(tmp_
         assert done.returncode == 0, done.stdout + done.stderr
         assert "3 batches" in done.stdout
         assert "CHECK FAILED" not in done.stdout
-    # The second run found the same 200 leads: the first one's were removed.
-    assert all("into 200 leads" in done.stdout for done in runs)
+    # The second run found the same 600 leads (the demo's, then generated ones):
+    # the first one's were removed.
+    assert all("into 600 leads" in done.stdout for done in runs)
     skipped = [line for line in runs[0].stdout.splitlines() if "skipped" in line]
     assert skipped == [line for line in runs[1].stdout.splitlines() if "skipped" in line]
 
 
 def test_export_bench_counts_every_row_of_the_view(tmp_path):
-    done = bench("export_csv.py", "--leads=200", f"--database-url=sqlite:///{tmp_path / 'b.db'}")
+    done = bench("export_csv.py", "--leads=600", f"--database-url=sqlite:///{tmp_path / 'b.db'}")
 
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "Exporting ?view=all (200 of 200 leads)" in done.stdout
-    assert "200 rows" in done.stdout
+    assert "Exporting ?view=all (600 of 600 leads)" in done.stdout
+    assert "600 rows" in done.stdout
     assert "CHECK FAILED" not in done.stdout

@@ -28,21 +28,21 @@ def counts() -> dict[str, int]:
 
 
 def test_generate_tops_the_lead_count_up_and_is_idempotent(seeded):
-    generate(300)
+    generate(700)
 
-    assert Lead.objects.count() == 300
+    assert Lead.objects.count() == 700
     before = counts()
-    generate(300)
+    generate(700)
     assert counts() == before
 
 
 def test_generated_leads_are_valid_and_in_every_state(seeded):
     hand_made = set(Lead.objects.values_list("pk", flat=True))
 
-    generate(300)
+    generate(700)
 
     generated = Lead.objects.exclude(pk__in=hand_made)
-    assert generated.count() == 300 - len(hand_made)
+    assert generated.count() == 700 - len(hand_made)
     pairs = set(generated.values_list("state", "status_reason"))
     assert {state for state, _ in pairs} == set(Lead.State.values)
     assert {reason for _, reason in pairs} == set(Lead.StatusReason.values)

@@ -101,6 +101,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "leads:edit_steps": Endpoint(FORM, _pk("lead")),
     "leads:switch_process": Endpoint(FORM, _pk("lead")),
     "leads:detail": Endpoint(READ, _pk("lead")),
+    "leads:score": Endpoint(READ, _pk("lead")),
     "leads:edit": Endpoint(FORM, _pk("lead")),
     "leads:qualify": Endpoint(ACTION, _pk("lead")),
     "leads:disqualify": Endpoint(ACTION, _pk("lead")),

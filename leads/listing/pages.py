@@ -97,7 +97,7 @@ def lead_page(
     sqlite = connection.vendor == "sqlite"
     probes = []
     if sqlite and not view_index:
-        probes = [Q(owner=user, state=Lead.State.OPEN)] if view == "my" else []
+        probes = [Q(owner=user, state=Lead.State.OPEN)] if view in ("my", "scored") else []
         probes += narrowed_by
     matching = search_condition(search)
     if matching is not None:

@@ -13,8 +13,11 @@ SORTS = {
     "rating": ("rating",),
     "owner": ("owner_id",),  # in the order of the owners' names: see owner_sort
     "created": ("created_at",),
+    "score": ("score",),
 }
 DEFAULT_SORT = "-created"
+# A view's own default: My Open Leads Scored lists the best first.
+VIEW_DEFAULT_SORTS = {"scored": "-score"}
 # The index each sort reads (migration 0003), ending in the pk like the sort.
 SORT_INDEXES = {
     "name": "lead_name",
@@ -25,13 +28,15 @@ SORT_INDEXES = {
     "rating": "lead_rating",
     "owner": "lead_owner",
     "created": "lead_created",
+    "score": "lead_score",
 }
 
 
 # Sorts that a view's own index delivers along with the view's filter.
 VIEW_SORT_INDEXES = {
-    "my": {"created": "lead_owner_state_created"},
-    "open": {"created": "lead_state_created"},
+    "my": {"created": "lead_owner_state_created", "score": "lead_owner_state_score"},
+    "scored": {"created": "lead_owner_state_created", "score": "lead_owner_state_score"},
+    "open": {"created": "lead_state_created", "score": "lead_state_score"},
 }
 
 
