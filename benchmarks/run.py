@@ -269,6 +269,12 @@ def run_cases(args) -> tuple[list[Result], dict]:
     cases = [
         Case("My Open Leads", page(client, "/leads/"), list_target, max_queries=list_queries),
         Case(
+            "My Open Leads Scored (by score)",
+            page(client, "/leads/", {"view": "scored"}),
+            list_target,
+            max_queries=list_queries,
+        ),
+        Case(
             "Closed Leads, source=Web, rating=Hot",
             page(client, "/leads/", {"view": "closed", **closed_filter}),
             list_target,

@@ -21,7 +21,17 @@
     var count = document.querySelectorAll("input[name=lead_ids]:checked").length;
     var every = allMatching && allMatching.value === "1";
     document.querySelectorAll("[data-bulk-count]").forEach(function (el) { el.textContent = every ? "all" : count; });
-    document.querySelectorAll("[data-bulk-action]").forEach(function (btn) { btn.disabled = count === 0 && !every; });
+    // Focusable while nothing is ticked (aria-disabled, not disabled), so that a
+    // keyboard or screen-reader user finds the action and hears why it waits.
+    document.querySelectorAll("[data-bulk-action]").forEach(function (btn) {
+      btn.setAttribute("aria-disabled", count === 0 && !every ? "true" : "false");
+    });
+    var status = document.querySelector("[data-bulk-status]");
+    if (status && (count || every || status.dataset.touched)) {
+      status.dataset.touched = "1";
+      status.textContent = every ? "Every open lead of this list is selected."
+        : count === 0 ? "No lead selected." : count === 1 ? "1 lead selected." : count + " leads selected.";
+    }
     if (matchingBar) {
       var wholePage = boxes.length > 0 && count === boxes.length;
       matchingBar.classList.toggle("d-none", !wholePage && !every);
@@ -49,6 +59,18 @@
     }
   });
   document.addEventListener("ll:selection", refreshBulk);
+  // A bulk action with nothing ticked says so instead of opening its dialog.
+  document.addEventListener("click", function (e) {
+    var btn = e.target.closest("[data-bulk-action][aria-disabled=true]");
+    if (!btn) { return; }
+    e.preventDefault();
+    e.stopPropagation();
+    var status = document.querySelector("[data-bulk-status]");
+    if (status) {
+      status.dataset.touched = "1";
+      status.textContent = "Tick one or more leads first.";
+    }
+  }, true);
   refreshBulk();
 
   // Picking an existing account or contact fills the lead form's empty fields.
@@ -91,6 +113,30 @@
       submit.textContent = opener.dataset.confirmLabel || submit.dataset.defaultLabel;
     }
   });
+  // A dialog opened from a menu item: the item is hidden once the menu closes, so
+  // closing the dialog (Escape, Cancel) would drop focus to the page; it goes back
+  // to the menu's button instead (the Disqualify button for its reasons).
+  var menuOpeners = new WeakMap();
+  document.addEventListener("show.bs.modal", function (e) {
+    var opener = e.relatedTarget;
+    var menu = opener && opener.closest(".dropdown, .btn-group");
+    var toggle = menu && menu.querySelector("[data-bs-toggle=dropdown]");
+    if (toggle && opener.closest(".dropdown-menu")) { menuOpeners.set(e.target, toggle); }
+  });
+  document.addEventListener("hidden.bs.modal", function (e) {
+    var toggle = menuOpeners.get(e.target);
+    if (toggle && toggle.isConnected) {
+      menuOpeners.delete(e.target);
+      toggle.focus();
+    }
+  });
+  // After an action the page says what happened (a message): focus goes there,
+  // so a screen reader reads it and the keyboard starts from it.
+  var firstMessage = document.querySelector("#messages .alert");
+  if (firstMessage) {
+    firstMessage.setAttribute("tabindex", "-1");
+    firstMessage.focus({ preventScroll: false });
+  }
   // A select marked data-autosubmit saves its form when changed (e.g. a stakeholder's role).
   document.addEventListener("change", function (e) {
     if (e.target.matches("select[data-autosubmit]")) { e.target.form.requestSubmit(); }
