@@ -55,9 +55,10 @@ class RecordList(generics.ListAPIView):
     filter_backends = [DjangoFilterBackend]
     sorts = {"id": "pk", "created": "created_at"}
     default_sort = "-id"
+    creates = None  # the create service: staticmethod(create_x), called with user= and the data
 
     def make(self, data: dict):
-        raise NotImplementedError
+        return self.creates(user=self.request.user, **data)
 
     @idempotent
     def post(self, request, *args, **kwargs):
@@ -76,13 +77,23 @@ class RecordView(generics.GenericAPIView):
 
 
 class RecordDetail(RecordView):
-    """GET with an ETag; PATCH through `change` (If-Match honoured); DELETE through `remove`."""
+    """GET with an ETag; PATCH through the `updates` service (If-Match honoured,
+    as the version the service checks under its lock); DELETE through `deletes`.
+    Both services take the record as the keyword `record_name`."""
+
+    record_name = ""
+    updates = deletes = None  # staticmethod(update_x), staticmethod(delete_x)
 
     def change(self, record, data: dict, expected_modified_at):
-        raise NotImplementedError
+        return self.updates(
+            **{self.record_name: record},
+            user=self.request.user,
+            expected_modified_at=expected_modified_at,
+            **data,
+        )
 
     def remove(self, record) -> None:
-        raise NotImplementedError
+        self.deletes(**{self.record_name: record}, user=self.request.user)
 
     def get(self, request, *args, **kwargs):
         return self.answer(self.get_object())

@@ -53,26 +53,16 @@ class AccountList(RecordList):
     serializer_class = AccountSerializer
     filterset_class = AccountFilter
     sorts = {"id": "pk", "created": "created_at", "name": "name"}
-
-    def make(self, data):
-        return account_services.create_account(user=self.request.user, **data)
+    creates = staticmethod(account_services.create_account)
 
 
 @detail_account
 class AccountDetail(RecordDetail):
     queryset = Account.objects.all()
     serializer_class = AccountSerializer
-
-    def change(self, record, data, expected_modified_at):
-        return account_services.update_account(
-            account=record,
-            user=self.request.user,
-            expected_modified_at=expected_modified_at,
-            **data,
-        )
-
-    def remove(self, record):
-        account_services.delete_account(account=record, user=self.request.user)
+    record_name = "account"
+    updates = staticmethod(account_services.update_account)
+    deletes = staticmethod(account_services.delete_account)
 
 
 class ContactApiFilter(ContactFilter):
@@ -93,26 +83,16 @@ class ContactList(RecordList):
     serializer_class = ContactSerializer
     filterset_class = ContactApiFilter
     sorts = {"id": "pk", "created": "created_at", "last_name": "last_name"}
-
-    def make(self, data):
-        return account_services.create_contact(user=self.request.user, **data)
+    creates = staticmethod(account_services.create_contact)
 
 
 @detail_contact
 class ContactDetail(RecordDetail):
     queryset = Contact.objects.all()
     serializer_class = ContactSerializer
-
-    def change(self, record, data, expected_modified_at):
-        return account_services.update_contact(
-            contact=record,
-            user=self.request.user,
-            expected_modified_at=expected_modified_at,
-            **data,
-        )
-
-    def remove(self, record):
-        account_services.delete_contact(contact=record, user=self.request.user)
+    record_name = "contact"
+    updates = staticmethod(account_services.update_contact)
+    deletes = staticmethod(account_services.delete_contact)
 
 
 # --- Notes ---------------------------------------------------------------------------------
@@ -148,14 +128,9 @@ class NoteList(RecordList):
 class NoteDetail(RecordDetail):
     queryset = Note.objects.all()
     serializer_class = NoteSerializer
-
-    def change(self, record, data, expected_modified_at):
-        return timeline.update_note(
-            note=record, user=self.request.user, expected_modified_at=expected_modified_at, **data
-        )
-
-    def remove(self, record):
-        timeline.delete_note(note=record, user=self.request.user)
+    record_name = "note"
+    updates = staticmethod(timeline.update_note)
+    deletes = staticmethod(timeline.delete_note)
 
 
 class NoteAttachment(GenericAPIView):
@@ -208,26 +183,16 @@ class ActivityList(RecordList):
     queryset = Activity.objects.all()
     serializer_class = ActivitySerializer
     filterset_class = ActivityApiFilter
-
-    def make(self, data):
-        return timeline.create_activity(user=self.request.user, **data)
+    creates = staticmethod(timeline.create_activity)
 
 
 @detail_activity
 class ActivityDetail(RecordDetail):
     queryset = Activity.objects.all()
     serializer_class = ActivitySerializer
-
-    def change(self, record, data, expected_modified_at):
-        return timeline.update_activity(
-            activity=record,
-            user=self.request.user,
-            expected_modified_at=expected_modified_at,
-            **data,
-        )
-
-    def remove(self, record):
-        timeline.delete_activity(activity=record, user=self.request.user)
+    record_name = "activity"
+    updates = staticmethod(timeline.update_activity)
+    deletes = staticmethod(timeline.delete_activity)
 
 
 def _close_activity(service, operation_id: str, summary: str):
@@ -293,5 +258,5 @@ class StakeholderDetail(RecordDetail):
             connection=record, user=self.request.user, role=role
         )
 
-    def remove(self, record):
-        timeline.remove_stakeholder(connection=record, user=self.request.user)
+    record_name = "connection"
+    deletes = staticmethod(timeline.remove_stakeholder)

@@ -351,29 +351,19 @@ class OpportunityList(RecordList):
     filterset_class = OpportunityFilter
     sorts = {"id": "pk", "created": "created_at", "name": "name"}
     default_sort = "-created"
+    creates = staticmethod(opportunity_services.create_opportunity)
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "currency_codes": currency_codes()}
-
-    def make(self, data):
-        return opportunity_services.create_opportunity(user=self.request.user, **data)
 
 
 @detail_opportunity
 class OpportunityDetail(RecordDetail):
     queryset = Opportunity.objects.all()
     serializer_class = OpportunitySerializer
-
-    def change(self, record, data, expected_modified_at):
-        return opportunity_services.update_opportunity(
-            opportunity=record,
-            user=self.request.user,
-            expected_modified_at=expected_modified_at,
-            **data,
-        )
-
-    def remove(self, record):
-        opportunity_services.delete_opportunity(opportunity=record, user=self.request.user)
+    record_name = "opportunity"
+    updates = staticmethod(opportunity_services.update_opportunity)
+    deletes = staticmethod(opportunity_services.delete_opportunity)
 
 
 def _opportunity_answer(request, opportunity: Opportunity) -> Response:
