@@ -1,14 +1,10 @@
 """The lead lifecycle by keyboard alone: where focus lands after each step, and a
 visible focus indicator at every stop of the busiest pages."""
 
-from io import StringIO
-
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import expect
 
-from leads.models import Lead
-from opportunities.models import Opportunity
+from tests.factories import LeadFactory, OpportunityFactory, RepFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -17,13 +13,17 @@ FOCUSED = "document.activeElement"
 
 @pytest.fixture
 def demo(db):
-    call_command("seed_demo", force=True, stdout=StringIO(), stderr=StringIO())
+    """A rep with a page of open leads and an open opportunity (factories: a
+    demo seeding per test would cost seconds)."""
+    rep = RepFactory(username="rep")
+    leads = [LeadFactory(owner=rep) for _ in range(4)]
+    return {"rep": rep, "lead": leads[0], "opportunity": OpportunityFactory(owner=rep)}
 
 
 def sign_in(page, live_server, username="rep"):
     page.goto(f"{live_server.url}/login/")
     page.fill("#id_username", username)
-    page.fill("#id_password", username)
+    page.fill("#id_password", "password")
     page.keyboard.press("Enter")
     page.wait_for_url(f"{live_server.url}/leads/")
 
@@ -42,20 +42,13 @@ def focused_inside(page, selector: str) -> bool:
     return page.evaluate(f"!!{FOCUSED}.closest({selector!r})")
 
 
-def open_lead(page, live_server):
-    lead = (
-        Lead.objects.filter(owner__username="rep", state="open")
-        .exclude(company_name__icontains="contoso")
-        .order_by("pk")
-        .first()
-    )
-    page.goto(f"{live_server.url}/leads/{lead.pk}/")
-    return lead
+def open_lead(page, live_server, demo):
+    page.goto(f"{live_server.url}/leads/{demo['lead'].pk}/")
 
 
 def test_qualify_dialog_takes_focus_and_gives_it_back(page, live_server, demo):
     sign_in(page, live_server)
-    open_lead(page, live_server)
+    open_lead(page, live_server, demo)
     page.get_by_test_id("qualify-button").focus()
     page.keyboard.press("Enter")
     expect(page.locator("#qualifyModal")).to_be_visible()
@@ -69,7 +62,7 @@ def test_qualify_dialog_takes_focus_and_gives_it_back(page, live_server, demo):
 
 def test_escape_from_disqualify_returns_to_the_disqualify_button(page, live_server, demo):
     sign_in(page, live_server)
-    open_lead(page, live_server)
+    open_lead(page, live_server, demo)
     toggle = page.get_by_role("button", name="Disqualify")
     toggle.focus()
     page.keyboard.press("Enter")
@@ -86,8 +79,7 @@ def test_escape_from_disqualify_returns_to_the_disqualify_button(page, live_serv
 
 def test_next_stage_by_keyboard_lands_on_what_happened(page, live_server, demo):
     sign_in(page, live_server)
-    opportunity = Opportunity.objects.filter(owner__username="rep", state="open").first()
-    page.goto(f"{live_server.url}/opportunities/{opportunity.pk}/")
+    page.goto(f"{live_server.url}/opportunities/{demo['opportunity'].pk}/")
     page.get_by_test_id("next-stage").focus()
     page.keyboard.press("Enter")
     page.wait_for_load_state()
@@ -142,10 +134,9 @@ FOCUS_VISIBLE = """() => {
 def test_focus_is_visible_at_every_stop(page, live_server, demo, where):
     sign_in(page, live_server)
     if where == "lead":
-        open_lead(page, live_server)
+        open_lead(page, live_server, demo)
     elif where == "opportunity":
-        opportunity = Opportunity.objects.filter(owner__username="rep", state="open").first()
-        page.goto(f"{live_server.url}/opportunities/{opportunity.pk}/")
+        page.goto(f"{live_server.url}/opportunities/{demo['opportunity'].pk}/")
     page.wait_for_load_state("networkidle")
     invisible, stops = [], 0
     for _ in range(70):
