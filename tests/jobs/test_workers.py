@@ -234,6 +234,14 @@ def test_two_imports_run_side_by_side_on_two_workers(stack):
     s.worker("one")
     s.worker("two")
     time.sleep(2.5)  # both polling the queue
+    # The scheduled jobs the first tick queued (the daily training among them) are
+    # done: both workers are free when the imports come.
+    wait_for(
+        lambda: s.query("SELECT COUNT(*) FROM crm_job WHERE status IN ('queued', 'running')")
+        == (0,),
+        timeout=60,
+        what="the scheduled jobs",
+    )
     first, second = start_import(s, "north", 12_000), start_import(s, "south", 12_000)
     for pk in (first, second):
         wait_for(lambda pk=pk: import_state(s, pk)[0] == "done", timeout=90, what="the imports")
