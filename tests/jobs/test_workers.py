@@ -237,8 +237,9 @@ def test_two_imports_run_side_by_side_on_two_workers(stack):
     # The scheduled jobs the first tick queued (the daily training among them) are
     # done: both workers are free when the imports come.
     wait_for(
-        lambda: s.query("SELECT COUNT(*) FROM crm_job WHERE status IN ('queued', 'running')")
-        == (0,),
+        lambda: (
+            s.query("SELECT COUNT(*) FROM crm_job WHERE status IN ('queued', 'running')") == (0,)
+        ),
         timeout=60,
         what="the scheduled jobs",
     )
