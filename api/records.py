@@ -76,11 +76,39 @@ class RecordView(generics.GenericAPIView):
         return with_etag(Response(self.get_serializer(record).data), record)
 
 
-class RecordDetail(RecordView):
-    """GET with an ETag; PATCH through the `updates` service (If-Match honoured,
-    as the version the service checks under its lock); DELETE through `deletes`.
-    Both services take the record as the keyword `record_name`."""
+def action(
+    model, serializer, record_name: str, service, operation_id: str, summary: str, body=None
+):
+    """POST …/{id}/<action>: `service(<record_name>=the record, user=…, **body's
+    data)` (a lifecycle action, idempotent with a key), answered with the record
+    as `serializer` shows it. `body`, if any, is the serializer of its options."""
 
+    class Action(RecordView):
+        queryset = model.objects.all()
+        serializer_class = serializer
+
+        @extend_schema(
+            operation_id=operation_id, summary=summary, request=body, responses=serializer
+        )
+        @idempotent
+        def post(self, request, *args, **kwargs):
+            options = {}
+            if body is not None:
+                given = body(data=request.data)
+                given.is_valid(raise_exception=True)
+                options = dict(given.validated_data)
+            record = self.get_object()
+            return self.answer(service(**{record_name: record}, user=request.user, **options))
+
+    Action.__name__ = Action.__qualname__ = operation_id.title().replace("_", "")
+    return Action
+
+
+# GET with an ETag; PATCH through the `updates` service (If-Match honoured, as the
+# version the service checks under its lock); DELETE through `deletes`. Both services
+# take the record as the keyword `record_name`. (Comments, not a docstring: the schema
+# shows a view's docstring as each operation's description.)
+class RecordDetail(RecordView):
     record_name = ""
     updates = deletes = None  # staticmethod(update_x), staticmethod(delete_x)
 
@@ -96,9 +124,12 @@ class RecordDetail(RecordView):
         self.deletes(**{self.record_name: record}, user=self.request.user)
 
     def get(self, request, *args, **kwargs):
+        """The record, with its version as the ETag."""
         return self.answer(self.get_object())
 
     def patch(self, request, *args, **kwargs):
+        """Change the record's fields; with If-Match, only the version read (412 if
+        someone changed it since)."""
         record = self.get_object()
         serializer = self.get_serializer(record, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -106,6 +137,7 @@ class RecordDetail(RecordView):
         return self.answer(self.change(record, dict(serializer.validated_data), expected))
 
     def delete(self, request, *args, **kwargs):
+        """Delete the record, as its page's Delete does (with the same permissions)."""
         self.remove(self.get_object())
         return Response(status=204)
 

@@ -19,8 +19,7 @@ from activities.files import attachment_response
 from activities.filters import ActivityFilter
 from activities.models import Activity, Connection, Note
 
-from .idempotency import idempotent
-from .records import RecordDetail, RecordList, RecordView, documented
+from .records import RecordDetail, RecordList, action, documented
 from .serializers import (
     MAX_ID,
     AccountSerializer,
@@ -195,25 +194,14 @@ class ActivityDetail(RecordDetail):
     deletes = staticmethod(timeline.delete_activity)
 
 
-def _close_activity(service, operation_id: str, summary: str):
-    class Close(RecordView):
-        queryset = Activity.objects.all()
-        serializer_class = ActivitySerializer
-
-        @extend_schema(operation_id=operation_id, summary=summary, request=None)
-        @idempotent
-        def post(self, request, *args, **kwargs):
-            activity = service(activity=self.get_object(), user=request.user)
-            return self.answer(activity)
-
-    Close.__name__ = Close.__qualname__ = operation_id.title().replace("_", "")
-    return Close
+def _activity_action(service, operation_id: str, summary: str):
+    return action(Activity, ActivitySerializer, "activity", service, operation_id, summary)
 
 
-ActivityComplete = _close_activity(
+ActivityComplete = _activity_action(
     timeline.complete_activity, "activities_complete", "Mark an open activity Completed."
 )
-ActivityCancel = _close_activity(
+ActivityCancel = _activity_action(
     timeline.cancel_activity, "activities_cancel", "Mark an open activity Canceled."
 )
 

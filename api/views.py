@@ -28,7 +28,7 @@ from opportunities.selectors import opportunity_list
 from .idempotency import idempotent
 from .paging import MAX_LIMIT, next_link, page_limit
 from .problems import describe
-from .records import IF_MATCH, RecordDetail, RecordList, documented, expected_version, with_etag
+from .records import RecordDetail, RecordList, action, documented, with_etag
 from .serializers import (
     BulkDisqualifySerializer,
     BulkOutcomeSerializer,
@@ -131,37 +131,16 @@ class LeadList(APIView):
         return with_etag(response, lead)
 
 
-class LeadDetail(APIView):
-    @extend_schema(operation_id="leads_retrieve", responses=LeadSerializer)
-    def get(self, request, pk: int):
-        lead = get_object_or_404(Lead, pk=pk)
-        return with_etag(Response(LeadSerializer(lead, context={"request": request}).data), lead)
+_, detail_lead = documented("leads", what="leads")
 
-    @extend_schema(
-        operation_id="leads_update",
-        request=LeadSerializer,
-        responses=LeadSerializer,
-        parameters=[IF_MATCH],
-    )
-    def patch(self, request, pk: int):
-        """Change an open lead's fields; with If-Match, only the version read."""
-        lead = get_object_or_404(Lead, pk=pk)
-        serializer = LeadSerializer(
-            lead, data=request.data, partial=True, context={"request": request}
-        )
-        serializer.is_valid(raise_exception=True)
-        lead = services.update_lead(
-            lead=lead,
-            user=request.user,
-            expected_modified_at=expected_version(request, lead),
-            **serializer.validated_data,
-        )
-        return with_etag(Response(LeadSerializer(lead, context={"request": request}).data), lead)
 
-    @extend_schema(operation_id="leads_delete", responses={204: None})
-    def delete(self, request, pk: int):
-        services.delete_lead(lead=get_object_or_404(Lead, pk=pk), user=request.user)
-        return Response(status=204)
+@detail_lead
+class LeadDetail(RecordDetail):
+    queryset = Lead.objects.all()
+    serializer_class = LeadSerializer
+    record_name = "lead"
+    updates = staticmethod(services.update_lead)
+    deletes = staticmethod(services.delete_lead)
 
 
 def linked_records(options: dict) -> dict:
@@ -246,12 +225,14 @@ class LeadDisqualify(APIView):
         return with_etag(Response(LeadSerializer(lead, context={"request": request}).data), lead)
 
 
-class LeadReactivate(APIView):
-    @extend_schema(operation_id="leads_reactivate", request=None, responses=LeadSerializer)
-    @idempotent
-    def post(self, request, pk: int):
-        lead = services.reactivate_lead(lead=get_object_or_404(Lead, pk=pk), user=request.user)
-        return with_etag(Response(LeadSerializer(lead, context={"request": request}).data), lead)
+LeadReactivate = action(
+    Lead,
+    LeadSerializer,
+    "lead",
+    services.reactivate_lead,
+    "leads_reactivate",
+    "Reactivate a qualified or disqualified lead: Open / New again.",
+)
 
 
 def _outcomes(ids: list[int], found: dict[int, Lead], results) -> Response:
@@ -366,61 +347,33 @@ class OpportunityDetail(RecordDetail):
     deletes = staticmethod(opportunity_services.delete_opportunity)
 
 
-def _opportunity_answer(request, opportunity: Opportunity) -> Response:
-    data = OpportunitySerializer(opportunity, context={"request": request}).data
-    return with_etag(Response(data), opportunity)
+def _opportunity_action(service, operation_id: str, summary: str, body=None):
+    return action(
+        Opportunity, OpportunitySerializer, "opportunity", service, operation_id, summary, body
+    )
 
 
-def _move(service, operation_id: str, summary: str):
-    class Move(APIView):
-        @extend_schema(
-            operation_id=operation_id,
-            summary=summary,
-            request=None,
-            responses=OpportunitySerializer,
-        )
-        @idempotent
-        def post(self, request, pk: int):
-            opportunity = service(
-                opportunity=get_object_or_404(Opportunity, pk=pk), user=request.user
-            )
-            return _opportunity_answer(request, opportunity)
-
-    Move.__name__ = Move.__qualname__ = operation_id.title().replace("_", "")
-    return Move
-
-
-OpportunityNextStage = _move(
+OpportunityNextStage = _opportunity_action(
     opportunity_services.move_to_next_stage,
     "opportunities_next_stage",
     "Next stage: refused (422 required_steps_missing) while a required step is empty.",
 )
-OpportunityPreviousStage = _move(
+OpportunityPreviousStage = _opportunity_action(
     opportunity_services.move_to_previous_stage,
     "opportunities_previous_stage",
     "Previous stage: never gated.",
 )
-OpportunityReopen = _move(
+OpportunityReopen = _opportunity_action(
     opportunity_services.reopen_opportunity,
     "opportunities_reopen",
     "Reopen a won or lost opportunity at the stage it closed at.",
 )
-
-
-class OpportunityClose(APIView):
-    @extend_schema(
-        operation_id="opportunities_close", request=CloseSerializer, responses=OpportunitySerializer
-    )
-    @idempotent
-    def post(self, request, pk: int):
-        body = CloseSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        opportunity = opportunity_services.close_opportunity(
-            opportunity=get_object_or_404(Opportunity, pk=pk),
-            user=request.user,
-            **body.validated_data,
-        )
-        return _opportunity_answer(request, opportunity)
+OpportunityClose = _opportunity_action(
+    opportunity_services.close_opportunity,
+    "opportunities_close",
+    "Close as Won or Lost, with a status reason, actual revenue and close date.",
+    body=CloseSerializer,
+)
 
 
 # --- Read-only lists ---------------------------------------------------------------------------
