@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from crm.models import Currency
@@ -18,7 +19,8 @@ from crm.models import Currency
 from . import selectors
 from .filters import LeadFilter
 from .listing import lead_page
-from .listing.sorts import VIEW_DEFAULT_SORTS
+from .listing.cursor import Cursor
+from .listing.sorts import SORTS, VIEW_DEFAULT_SORTS, clean_sort
 from .models import Lead
 
 CHUNK_SIZE = 2_000
@@ -88,12 +90,24 @@ def filtered_leads(*, user, params) -> tuple[QuerySet[Lead], LeadFilter, str, st
     return leads, lead_filter, view, params.get("sort") or VIEW_DEFAULT_SORTS.get(view, "")
 
 
-def list_page(*, user, params, after: str | None = None, per_page: int = CHUNK_SIZE):
+def list_page(
+    *,
+    user,
+    params,
+    after: str | None = None,
+    per_page: int = CHUNK_SIZE,
+    strict: bool = False,
+):
     """The page after the cursor `after` of the list `params` shows (view,
     filters, search, sort), as the list page reads it (keyset): the export's
-    chunks and the API's pages."""
+    chunks and the API's pages. The page drops a view, sort, filter or cursor
+    it cannot read (a link from an old page still opens); `strict` (an API
+    client, which would take every lead for the few it asked for) refuses them
+    instead: ValidationError by parameter, nothing read."""
     leads, lead_filter, view, sort = filtered_leads(user=user, params=params)
     valid = lead_filter.is_valid()
+    if strict:
+        _refuse_unread(params, lead_filter, sort, after)
     return lead_page(
         leads,
         sort=sort,
@@ -104,6 +118,18 @@ def list_page(*, user, params, after: str | None = None, per_page: int = CHUNK_S
         narrowed_by=lead_filter.narrowing(),
         search=(lead_filter.form.cleaned_data.get("q") or "") if valid else "",
     )
+
+
+def _refuse_unread(params, lead_filter: LeadFilter, sort: str, after: str | None) -> None:
+    errors = {name: list(messages) for name, messages in lead_filter.errors.items()}
+    if params.get("view", selectors.DEFAULT_VIEW) not in selectors.VIEWS:
+        errors["view"] = [f"One of {', '.join(selectors.VIEWS)}."]
+    if sort and clean_sort(sort) != sort:
+        errors["sort"] = [f"One of {', '.join(SORTS)}, with - to reverse."]
+    if after and not errors and Cursor.decode(after, clean_sort(sort)) is None:
+        errors["cursor"] = ["Not a cursor this list gave with this sort."]
+    if errors:
+        raise ValidationError(errors)
 
 
 def lead_rows(*, user, params, chunk_size: int | None = None) -> Iterator[Lead]:

@@ -363,3 +363,15 @@ def test_a_cursor_from_another_sort_is_refused(rep):
     assert page["next"]
     moved = page["next"].replace("sort=topic", "sort=created")
     assert client.get(moved).status_code == 400
+
+
+def test_my_open_leads_scored_pages_by_its_own_sort(rep):
+    """The view's default sort is the score: its cursor is read with that sort."""
+    for _ in range(3):
+        LeadFactory(owner=rep)
+    client = client_for(rep)
+    page = client.get(reverse("api:leads"), {"view": "scored", "limit": 1}).json()
+    assert page["next"]
+    following = client.get(page["next"])
+    assert following.status_code == 200, following.content
+    assert following.json()["results"][0]["id"] != page["results"][0]["id"]
