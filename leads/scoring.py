@@ -117,20 +117,20 @@ class Feature:
     def sql(self, now: datetime):
         return self.expression(now) if callable(self.expression) else self.expression
 
-    def value_label(self, key: str, edges: list[float]) -> str:
+    def value_label(self, key: str, edges: list[float], currency: str = "") -> str:
         if self.numeric:
-            return bucket_label(key, edges, self)
+            return bucket_label(key, edges, self, currency)
         if key == NONE:
             return "Not given"
         return (self.labels or {}).get(key, key)
 
-    def describe(self, key: str, edges: list[float]) -> str:
+    def describe(self, key: str, edges: list[float], currency: str = "") -> str:
         """The leads with this value, in words: "leads from the web"."""
         if self.who_by_value and key in self.who_by_value:
             return self.who_by_value[key]
         if key == NONE:
             return f"leads without a {self.label.lower()}"
-        value = self.value_label(key, edges)
+        value = self.value_label(key, edges, currency)
         return self.who.format(label=self.label.lower(), value=value, value_lower=value.lower())
 
 
@@ -302,7 +302,6 @@ BUILT_IN = [
         who="leads open {value} days",
     ),
 ]
-BUILT_IN_NAMES = frozenset(f.name for f in BUILT_IN)
 # Lead fields the built-in features already read: an admin cannot add them again.
 READ_BY_BUILT_IN = frozenset(
     {
@@ -387,28 +386,29 @@ def key_of(feature: Feature, raw, edges: list[float]) -> str:
     return str(raw) if raw not in (None, "") else NONE
 
 
-def _format(number: float, feature: Feature) -> str:
+def _format(number: float, feature: Feature, currency: str) -> str:
     if feature.unit == "money":
-        return f"{number:,.0f} {base_currency_code()}"
+        return f"{number:,.0f} {currency}".rstrip()
     if feature.discrete or feature.unit == "days" or float(number).is_integer():
         return f"{number:,.0f}"
     return f"{number:,.2f}"
 
 
-def bucket_label(key: str, edges: list[float], feature: Feature) -> str:
+def bucket_label(key: str, edges: list[float], feature: Feature, currency: str = "") -> str:
+    """A bucket in words; a budget's bounds in `currency`, the base currency's code."""
     if key == NONE:
         return "Not given"
     i = int(key)
     if not edges:
         return "any number"
     if i == 0:
-        return f"under {_format(edges[0], feature)}"
+        return f"under {_format(edges[0], feature, currency)}"
     if i >= len(edges):
-        return f"{_format(edges[-1], feature)} or more"
+        return f"{_format(edges[-1], feature, currency)} or more"
     low, high = edges[i - 1], edges[i]
     if feature.discrete and high - low == 1:
-        return _format(low, feature)
-    return f"{_format(low, feature)} to under {_format(high, feature)}"
+        return _format(low, feature, currency)
+    return f"{_format(low, feature, currency)} to under {_format(high, feature, currency)}"
 
 
 def base_currency_code() -> str:
@@ -991,17 +991,18 @@ def explain(lead: Lead, *, now: datetime | None = None) -> Explanation | None:
     points = _apportion(score - base, terms)
     q, d = model.qualified, model.disqualified
     overall = round(100 * q / (q + d)) if q + d else 0
+    currency = base_currency_code()  # read once: a budget bucket's bounds name it
     reasons = []
     for feature, share in zip(model.features, points, strict=True):
         key = keys[feature.name]
         edges = model.edges.get(feature.name, [])
         qv, dv = model.counts.get(feature.name, {}).get(key, [0, 0])
-        value = feature.value_label(key, edges)
+        value = feature.value_label(key, edges, currency)
         if qv + dv:
             rate = round(100 * qv / (qv + dv))
             sentence = (
                 f"{feature.label} is {value}: "
-                f"{rate} % of {feature.describe(key, edges)} were qualified, "
+                f"{rate} % of {feature.describe(key, edges, currency)} were qualified, "
                 f"against {overall} % overall."
             )
         else:
