@@ -30,6 +30,7 @@ from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import connection, models, transaction
 from django.db.models import (
     Case,
+    CharField,
     Count,
     Exists,
     F,
@@ -40,7 +41,8 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce, Now
+from django.db.models.functions import Cast, Coalesce, Concat, Lower, Now, Replace
+from django.db.models.lookups import Contains
 from django.utils import timezone
 
 from activities.models import Activity, Note
@@ -84,13 +86,32 @@ FREE_MAIL = (
     "qq.com",
     "163.com",
 )
-# Job title words, most senior first: the first level whose word the title holds.
+# Job title words and the level each means, checked in this order: the first whole
+# word (or phrase) the title holds wins, so "Vice President" is not read as
+# "President", nor "Director of IT" as a CTO.
 SENIORITY = (
-    ("executive", ("chief", "ceo", "cfo", "cto", "coo", "cio", "president", "founder", "owner")),
-    ("head", ("vice president", "vp ", "head of")),
-    ("director", ("director",)),
-    ("manager", ("manager", "lead", "supervisor")),
+    ("vice president", "head"),
+    ("vp", "head"),
+    ("svp", "head"),
+    ("evp", "head"),
+    ("head of", "head"),
+    ("chief", "executive"),
+    ("ceo", "executive"),
+    ("cfo", "executive"),
+    ("cto", "executive"),
+    ("coo", "executive"),
+    ("cio", "executive"),
+    ("cmo", "executive"),
+    ("president", "executive"),
+    ("founder", "executive"),
+    ("managing director", "director"),
+    ("director", "director"),
+    ("manager", "manager"),
+    ("lead", "manager"),
+    ("supervisor", "manager"),
 )
+# Read as spaces in a job title, so that words can be matched whole.
+TITLE_SEPARATORS = ",./-&()|:;"
 
 
 # --- Features ------------------------------------------------------------------------------
@@ -113,6 +134,7 @@ class Feature:
     labels: dict[str, str] | None = None
     who: str = "leads whose {label} is {value_lower}"
     who_by_value: dict[str, str] | None = None  # for a value the pattern reads badly with
+    lower: bool = False  # its labels read lower-case in a sentence ("is a company address")
 
     def sql(self, now: datetime):
         return self.expression(now) if callable(self.expression) else self.expression
@@ -120,9 +142,15 @@ class Feature:
     def value_label(self, key: str, edges: list[float], currency: str = "") -> str:
         if self.numeric:
             return bucket_label(key, edges, self, currency)
-        if key == NONE:
+        labels = self.labels or {}
+        if key == NONE and key not in labels:
             return "Not given"
-        return (self.labels or {}).get(key, key)
+        return labels.get(key, key)
+
+    def value_in_sentence(self, key: str, edges: list[float], currency: str = "") -> str:
+        """The value as it reads after "Email is": "a company address", "not given"."""
+        value = self.value_label(key, edges, currency)
+        return value[:1].lower() + value[1:] if self.lower or key == NONE else value
 
     def describe(self, key: str, edges: list[float], currency: str = "") -> str:
         """The leads with this value, in words: "leads from the web"."""
@@ -152,12 +180,15 @@ def _email_kind() -> Case:
 
 
 def _seniority() -> Case:
+    """The job title's level: its words, lower-cased between spaces (punctuation
+    read as a space), matched whole in SENIORITY's order."""
+    spaced = Lower("job_title")
+    for mark in TITLE_SEPARATORS:
+        spaced = Replace(spaced, Value(mark), Value(" "))
+    spaced = Concat(Value(" "), spaced, Value(" "), output_field=CharField())
     whens = [When(job_title="", then=Value(NONE))]
-    for level, words in SENIORITY:
-        found = Q()
-        for word in words:
-            found |= Q(job_title__icontains=word)
-        whens.append(When(found, then=Value(level)))
+    for word, level in SENIORITY:
+        whens.append(When(Contains(spaced, f" {word} "), then=Value(level)))
     return Case(*whens, default=Value("staff"))
 
 
@@ -200,7 +231,17 @@ BUILT_IN = [
         F("lead_source"),
         labels=_choices(LeadSource.choices),
         who="leads from {value_lower}",
-        who_by_value={"web": "leads from the web"},
+        who_by_value={
+            "web": "leads from the web",
+            "advertisement": "leads from advertisements",
+            "employee_referral": "leads referred by employees",
+            "external_referral": "leads referred from outside",
+            "partner": "leads from partners",
+            "seminar": "leads from seminars",
+            "trade_show": "leads from trade shows",
+            "word_of_mouth": "leads by word of mouth",
+            "other": "leads from other sources",
+        },
     ),
     Feature(
         "industry",
@@ -249,6 +290,7 @@ BUILT_IN = [
         "Phone number",
         _flag(~Q(business_phone="") | ~Q(mobile_phone="")),
         labels={"yes": "Given", "no": "Missing"},
+        lower=True,
         who_by_value={"yes": "leads with a phone number", "no": "leads without a phone number"},
     ),
     Feature(
@@ -256,6 +298,7 @@ BUILT_IN = [
         "Email",
         _email_kind(),
         labels={"company": "A company address", "free": "A free-mail address", NONE: "Missing"},
+        lower=True,
         who_by_value={
             "company": "leads with a company email address",
             "free": "leads with a free-mail address",
@@ -275,6 +318,7 @@ BUILT_IN = [
             NONE: "Not given",
         },
         who="leads whose job title is {value_lower}",
+        lower=True,
         who_by_value={"staff": "leads with another job title", NONE: "leads without a job title"},
     ),
     Feature(
@@ -333,7 +377,15 @@ def extra_feature(name: str) -> Feature:
     label = str(model_field.verbose_name)
     label = label[0].upper() + label[1:]
     if isinstance(model_field, models.BooleanField):
-        return Feature(name, label, _flag(Q(**{name: True})), labels=YES_NO)
+        marked = label.lower()
+        return Feature(
+            name,
+            label,
+            _flag(Q(**{name: True})),
+            labels=YES_NO,
+            who_by_value={"yes": f"leads marked {marked}", "no": f"leads not marked {marked}"},
+            lower=True,
+        )
     if isinstance(model_field, models.IntegerField | models.FloatField | models.DecimalField):
         return Feature(name, label, Cast(name, FloatField()), numeric=True)
     return Feature(
@@ -775,6 +827,11 @@ def published_model() -> tuple[ScoringModel, Model] | None:
 # --- Scoring -------------------------------------------------------------------------------
 
 
+def percent(part: int, whole: int) -> int:
+    """A share in whole per cent, halves up (62.5 % reads 63 %, not Python's even 62)."""
+    return math.floor(100 * part / whole + 0.5)
+
+
 def score_of(logit: float) -> int:
     return round(100 * sigmoid(logit))
 
@@ -954,12 +1011,39 @@ class Explanation:
         return sorted((r for r in self.reasons if r.points < 0), key=lambda r: r.points)[:3]
 
 
-def _apportion(total: int, shares: list[float]) -> list[int]:
-    """Whole points for each share, adding up to `total` (largest remainders)."""
-    whole = sum(shares)
-    if not shares or whole == 0:
-        return [0] * len(shares)
-    exact = [total * s / whole for s in shares]
+def _points(base_logit: float, scale: float, terms: list[float], total: int) -> list[int]:
+    """Each term's points: the mean of what it adds to the score on its own (from
+    the base) and what the score loses without it (from the lead's own score),
+    so a point never outgrows the term's own effect nor takes the other sign.
+    What these miss of `total` (the score less the base, where the terms bend the
+    sigmoid together) is shared in proportion to their size, and the result is
+    made whole points adding up to `total` (largest remainders)."""
+    full = base_logit + scale * sum(terms)
+    exact = [
+        50
+        * (
+            sigmoid(base_logit + scale * t)
+            - sigmoid(base_logit)
+            + sigmoid(full)
+            - sigmoid(full - scale * t)
+        )
+        for t in terms
+    ]
+    rest = total - sum(exact)
+    size = sum(abs(x) for x in exact)
+    if size:
+        if abs(rest) < size:  # in proportion to each size: no point changes sign
+            exact = [x + rest * abs(x) / size for x in exact]
+        elif same := sum(abs(x) for x in exact if x * rest > 0):
+            # Only onto the points of the rest's sign, which it can but grow.
+            exact = [x + rest * abs(x) / same if x * rest > 0 else x for x in exact]
+        else:  # all of one sign, and more than the score moved: scaled down
+            exact = [x * total / sum(exact) for x in exact]
+    return _whole(exact, total)
+
+
+def _whole(exact: list[float], total: int) -> list[int]:
+    """Whole numbers near `exact` adding up to `total` (largest remainders)."""
     points = [math.trunc(x) for x in exact]
     rest = total - sum(points)
     step = 1 if rest > 0 else -1
@@ -985,12 +1069,12 @@ def explain(lead: Lead, *, now: datetime | None = None) -> Explanation | None:
         f.name: key_of(f, raw, model.edges.get(f.name, []))
         for f, raw in zip(model.features, raws, strict=True)
     }
-    base = score_of(model.scale * model.prior + model.shift)
-    score = score_of(model.logit(keys))
+    base_logit = model.scale * model.prior + model.shift
+    base, score = score_of(base_logit), score_of(model.logit(keys))
     terms = [model.term(f, keys[f.name]) for f in model.features]
-    points = _apportion(score - base, terms)
+    points = _points(base_logit, model.scale, terms, score - base)
     q, d = model.qualified, model.disqualified
-    overall = round(100 * q / (q + d)) if q + d else 0
+    overall = percent(q, q + d) if q + d else 0
     currency = base_currency_code()  # read once: a budget bucket's bounds name it
     reasons = []
     for feature, share in zip(model.features, points, strict=True):
@@ -998,15 +1082,16 @@ def explain(lead: Lead, *, now: datetime | None = None) -> Explanation | None:
         edges = model.edges.get(feature.name, [])
         qv, dv = model.counts.get(feature.name, {}).get(key, [0, 0])
         value = feature.value_label(key, edges, currency)
+        said = feature.value_in_sentence(key, edges, currency)
         if qv + dv:
-            rate = round(100 * qv / (qv + dv))
+            rate = percent(qv, qv + dv)
             sentence = (
-                f"{feature.label} is {value}: "
+                f"{feature.label} is {said}: "
                 f"{rate} % of {feature.describe(key, edges, currency)} were qualified, "
                 f"against {overall} % overall."
             )
         else:
-            sentence = f"{feature.label} is {value}: no lead like it was closed in the window."
+            sentence = f"{feature.label} is {said}: no lead like it was closed in the window."
         reasons.append(Reason(feature.name, feature.label, value, sentence, share))
     reasons.sort(key=lambda r: -abs(r.points))
     return Explanation(score=score, base=base, reasons=reasons, overall=overall)

@@ -135,12 +135,27 @@ def test_the_trend_follows_the_last_scores():
     assert scoring.trend_of(60, 50) == "declining"
 
 
-def test_auc_and_apportion():
+def test_auc():
     assert scoring.auc([(0.9, True), (0.1, False)]) == 1.0
     assert scoring.auc([(0.5, True), (0.5, False)]) == 0.5
     assert scoring.auc([(0.1, True), (0.9, False)]) == 0.0
-    assert sum(scoring._apportion(17, [0.3, -0.1, 1.2])) == 17
-    assert scoring._apportion(5, [0, 0]) == [0, 0]
+
+
+def test_points_add_up_and_keep_to_each_terms_own_effect():
+    # Two strong terms that cancel out: the score stays at the base, and each term
+    # shows about what it does on its own, not a share of nothing blown up.
+    points = scoring._points(0.0, 1.0, [2.0, -2.0, 0.1], 0)
+    assert sum(points) == 0
+    assert 30 < points[0] < 45 and -45 < points[1] < -30 and 0 <= points[2] <= 3
+    # Nearly cancelling: no point larger than the score's whole range.
+    points = scoring._points(-0.1, 1.2, [2.6, -1.9, -0.6, 0.3], 2)
+    assert sum(points) == 2 and all(abs(p) <= 50 for p in points)
+    assert [p > 0 for p in points[:3]] == [True, False, False]
+    # One term: all the points are its own.
+    assert scoring._points(0.0, 1.0, [1.0], 23) == [23]
+    assert scoring._points(0.0, 1.0, [0.0, 0.0], 0) == [0, 0]
+    # All of one sign with rounding left over: no division by zero, still adds up.
+    assert sum(scoring._points(0.0, 1.0, [-0.004, -0.004], 0)) == 0
 
 
 def test_an_added_field_is_learned(owner):
@@ -292,3 +307,31 @@ def test_a_model_published_by_another_process_is_used_at_once(owner):
     scoring.score_leads(ids=[lead.pk])
     lead.refresh_from_db()
     assert lead.score_grade == "D"
+
+
+@pytest.mark.parametrize(
+    "title, level",
+    [
+        ("Director of IT", "director"),
+        ("Sales Director", "director"),
+        ("Managing Director", "director"),
+        ("Vice President of Sales", "head"),
+        ("VP, Sales", "head"),
+        ("Head of Operations", "head"),
+        ("Marketing Coordinator", "staff"),
+        ("Product Owner", "staff"),
+        ("Leadership Coach", "staff"),
+        ("CTO", "executive"),
+        ("President & CEO", "executive"),
+        ("Co-Founder", "executive"),
+        ("Chief Revenue Officer", "executive"),
+        ("IT Manager", "manager"),
+        ("Team Lead", "manager"),
+        ("Engineer", "staff"),
+        ("", scoring.NONE),
+    ],
+)
+def test_a_job_title_is_read_by_its_whole_words(title, level):
+    lead = LeadFactory(job_title=title)
+    found = Lead.objects.filter(pk=lead.pk).annotate(level=scoring._seniority())
+    assert found.values_list("level", flat=True).get() == level
