@@ -23,3 +23,20 @@ class RequiredStepsMissing(OpportunityError):
         super().__init__(
             "These required steps are not filled in yet: " + ", ".join(self.steps) + "."
         )
+
+
+class OpportunityClosed(OpportunityError):
+    """A change to a won or lost opportunity: it is read-only until reopened."""
+
+
+class OpportunityNotClosed(OpportunityError):
+    """Reopen refused: the opportunity is open already."""
+
+
+class NoSuchStage(OpportunityError):
+    """A move past the first or last stage, to a stage of another flow, or to a
+    flow with no opportunity stages."""
+
+
+class StatusReasonNotAllowed(OpportunityError):
+    """A close with a status reason of the other outcome (Out-Sold for Won)."""

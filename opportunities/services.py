@@ -19,7 +19,13 @@ from crm.references import check_references
 from crm.services import apply_changes, ensure_unchanged
 from crm.storage import delete_with_files
 
-from .exceptions import OpportunityError, RequiredStepsMissing
+from .exceptions import (
+    NoSuchStage,
+    OpportunityClosed,
+    OpportunityNotClosed,
+    RequiredStepsMissing,
+    StatusReasonNotAllowed,
+)
 from .models import Opportunity
 
 
@@ -55,7 +61,7 @@ def _lock(opportunity: Opportunity) -> Opportunity:
 
 def _require_open(opportunity: Opportunity) -> None:
     if not opportunity.is_active:
-        raise OpportunityError(read_only_message(opportunity))
+        raise OpportunityClosed(read_only_message(opportunity))
 
 
 def _move(opportunity: Opportunity, user: AbstractBaseUser, step: int) -> Opportunity:
@@ -73,7 +79,7 @@ def _move(opportunity: Opportunity, user: AbstractBaseUser, step: int) -> Opport
     target = current + step
     if not 0 <= target < len(stages):
         word = "last" if step > 0 else "first"
-        raise OpportunityError(f"The opportunity is already at the {word} stage.")
+        raise NoSuchStage(f"The opportunity is already at the {word} stage.")
     if step > 0:
         missing = process.missing_steps(locked, locked.stage_id)
         if missing:
@@ -119,7 +125,7 @@ def move_to_stage(
         )
     )
     if target not in ids:
-        raise OpportunityError("That stage is not a stage of this opportunity's process flow.")
+        raise NoSuchStage("That stage is not a stage of this opportunity's process flow.")
     current = ids.index(locked.stage_id) if locked.stage_id in ids else -1
     goal = ids.index(target)
     while current != goal:
@@ -141,7 +147,7 @@ def switch_process(
     _require_open(locked)
     target = process.stage_after_switch(locked.stage, flow, ProcessStage.Entity.OPPORTUNITY)
     if target is None:
-        raise OpportunityError(f"The process “{flow}” has no stages for opportunities.")
+        raise NoSuchStage(f"The process “{flow}” has no stages for opportunities.")
     locked.stage = target
     set_history_user(locked, user)
     locked.save(update_fields=["stage", "modified_at"])
@@ -167,7 +173,7 @@ def close_opportunity(
     allowed = Opportunity.STATUS_REASONS_BY_STATE[state]
     reason = status_reason or allowed[0]
     if reason not in allowed:
-        raise OpportunityError(
+        raise StatusReasonNotAllowed(
             "Choose a status reason for a "
             + ("won" if won else "lost")
             + " opportunity: "
@@ -193,7 +199,7 @@ def reopen_opportunity(*, opportunity: Opportunity, user: AbstractBaseUser) -> O
     locked = _lock(opportunity)
     ensure_can_change(user, locked)
     if locked.is_active:
-        raise OpportunityError("This opportunity is already open.")
+        raise OpportunityNotClosed("This opportunity is already open.")
     locked.state = Opportunity.State.OPEN
     locked.status_reason = Opportunity.StatusReason.IN_PROGRESS
     locked.actual_close_date = None

@@ -70,7 +70,7 @@ def test_moves_are_gated_and_close_and_reopen(rep):
     again = client.post(
         reverse("api:opportunity_close", args=[opportunity.pk]), {"won": False}, format="json"
     )
-    assert again.status_code == 409
+    assert again.status_code == 409 and again.json()["code"] == "opportunity_closed"
     reopened = client.post(reverse("api:opportunity_reopen", args=[opportunity.pk]))
     assert reopened.status_code == 200 and reopened.json()["state"] == "open"
     opportunity.refresh_from_db()
@@ -84,6 +84,17 @@ def test_a_wrong_close_reason_is_refused(rep):
         {"won": True, "status_reason": "canceled"},
         format="json",
     )
-    assert response.status_code == 409 and "status reason" in response.json()["detail"]
+    problem = response.json()
+    assert response.status_code == 422 and problem["code"] == "status_reason_not_allowed"
+    assert "status reason" in problem["errors"]["status_reason"][0]
     opportunity.refresh_from_db()
     assert opportunity.state == "open"
+
+
+def test_each_refused_move_has_its_own_code(rep):
+    client = client_for(rep)
+    opportunity = OpportunityFactory(owner=rep)
+    first = client.post(reverse("api:opportunity_previous_stage", args=[opportunity.pk]))
+    assert first.status_code == 409 and first.json()["code"] == "no_such_stage"
+    again = client.post(reverse("api:opportunity_reopen", args=[opportunity.pk]))
+    assert again.status_code == 409 and again.json()["code"] == "opportunity_not_closed"
