@@ -493,7 +493,6 @@ def _qualify(
         settings, create_account, create_contact, create_opportunity
     )
 
-    caller_chose_existing = existing_account is not None or existing_contact is not None
     # The customer records as they are now, locked: never an inactive one, nor
     # one deleted a moment ago (ReferenceUnavailable instead of a failed commit).
     account = current_reference(
@@ -525,7 +524,9 @@ def _qualify(
             _no_customer_reason(locked, want_account=want_account, want_contact=want_contact)
         )
 
-    if settings.duplicate_detection_enabled and not ignore_duplicates and not caller_chose_existing:
+    # Only the records qualify would make are checked: an account chosen does not
+    # let a new contact through that matches one already kept, nor the reverse.
+    if settings.duplicate_detection_enabled and not ignore_duplicates:
         accounts = duplicate_accounts(company_name=company) if make_account else None
         contacts = (
             duplicate_contacts(
