@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -20,6 +21,7 @@ from accounts.exceptions import IsACustomer
 from activities import exceptions as timeline_errors
 from crm.services import RecordChanged
 from leads import exceptions as lead_errors
+from opportunities import exceptions as opportunity_errors
 from opportunities.exceptions import OpportunityError
 
 CONTENT_TYPE = "application/problem+json"
@@ -31,6 +33,9 @@ CONFLICTS = (
     | lead_errors.DuplicatesFound
     | timeline_errors.RecordReadOnly
     | timeline_errors.ActivityNotOpen
+    | opportunity_errors.OpportunityClosed
+    | opportunity_errors.OpportunityNotClosed
+    | opportunity_errors.NoSuchStage
 )
 
 
@@ -89,8 +94,10 @@ def handler(exc, context):
         isinstance(exc, OpportunityError) and hasattr(exc, "steps")
     ):
         return problem(422, "required_steps_missing", exc.message, steps=exc.steps)
+    if isinstance(exc, opportunity_errors.StatusReasonNotAllowed):
+        return problem(422, code_of(exc), exc.message, errors={"status_reason": [exc.message]})
     if isinstance(exc, lead_errors.LeadError | OpportunityError | timeline_errors.TimelineError):
-        conflict = isinstance(exc, CONFLICTS | OpportunityError)
+        conflict = isinstance(exc, CONFLICTS)
         if isinstance(exc, timeline_errors.RecordGone):
             return problem(404, "record_gone", exc.message)
         return problem(409 if conflict else 422, code_of(exc), exc.message)
@@ -130,3 +137,12 @@ def describe(exc: BaseException) -> dict:
     for name in ("type", "title", "status"):
         body.pop(name, None)
     return body
+
+
+def server_error(request, *args, **kwargs):
+    """The site's 500 (urls.handler500): problem+json under /api/ (a client reads
+    the same shape for every answer), else Django's own page."""
+    if request.path.startswith("/api/"):
+        body = problem_body(500, "server_error", "Something went wrong on our side; try again.")
+        return JsonResponse(body, status=500, content_type=CONTENT_TYPE)
+    return defaults.server_error(request, *args, **kwargs)

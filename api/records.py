@@ -5,6 +5,7 @@ serializer and filters, and the service calls that write; the rules stay there."
 
 from __future__ import annotations
 
+from django.db import transaction
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics
@@ -20,6 +21,12 @@ IF_MATCH = OpenApiParameter(
     str,
     OpenApiParameter.HEADER,
     description="The ETag read: a record changed since answers 412 and nothing is saved.",
+)
+IF_MATCH_ACTION = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="The ETag read: a record changed since answers 412 and nothing is done.",
 )
 
 
@@ -40,6 +47,19 @@ def expected_version(request, record):
     if not matches_version(request, record):
         raise RecordChanged(record)
     return record.modified_at if request.headers.get("If-Match", "").strip() else None
+
+
+def at_version_read(request, record, call):
+    """`call(record)`; with If-Match, in one transaction with the record locked and
+    checked to be still at the version read (412, nothing done, if not). An action
+    or a delete honours the header as a change does."""
+    if not request.headers.get("If-Match", "").strip() or not hasattr(record, "modified_at"):
+        return call(record)
+    with transaction.atomic():
+        current = type(record).objects.select_for_update().get(pk=record.pk)
+        if not matches_version(request, current):
+            raise RecordChanged(current)
+        return call(current)
 
 
 def with_etag(response: Response, record) -> Response:
@@ -88,7 +108,11 @@ def action(
         serializer_class = serializer
 
         @extend_schema(
-            operation_id=operation_id, summary=summary, request=body, responses=serializer
+            operation_id=operation_id,
+            summary=summary,
+            request=body,
+            responses=serializer,
+            parameters=[IF_MATCH_ACTION] if hasattr(model, "modified_at") else [],
         )
         @idempotent
         def post(self, request, *args, **kwargs):
@@ -97,8 +121,12 @@ def action(
                 given = body(data=request.data)
                 given.is_valid(raise_exception=True)
                 options = dict(given.validated_data)
-            record = self.get_object()
-            return self.answer(service(**{record_name: record}, user=request.user, **options))
+            done = at_version_read(
+                request,
+                self.get_object(),
+                lambda record: service(**{record_name: record}, user=request.user, **options),
+            )
+            return self.answer(done)
 
     Action.__name__ = Action.__qualname__ = operation_id.title().replace("_", "")
     return Action
@@ -137,8 +165,9 @@ class RecordDetail(RecordView):
         return self.answer(self.change(record, dict(serializer.validated_data), expected))
 
     def delete(self, request, *args, **kwargs):
-        """Delete the record, as its page's Delete does (with the same permissions)."""
-        self.remove(self.get_object())
+        """Delete the record, as its page's Delete does (with the same permissions);
+        with If-Match, only the version read (412 if someone changed it since)."""
+        at_version_read(request, self.get_object(), self.remove)
         return Response(status=204)
 
 
@@ -159,7 +188,11 @@ def documented(name: str, *, what: str, versioned: bool = True):
         return extend_schema_view(
             get=extend_schema(operation_id=f"{name}_retrieve"),
             patch=extend_schema(operation_id=f"{name}_update", parameters=update),
-            delete=extend_schema(operation_id=f"{name}_delete", responses={204: None}),
+            delete=extend_schema(
+                operation_id=f"{name}_delete",
+                responses={204: None},
+                parameters=[IF_MATCH_ACTION] if versioned else [],
+            ),
         )(view)
 
     return list_view, detail_view

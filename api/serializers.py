@@ -24,6 +24,32 @@ def record_id(**kwargs) -> serializers.IntegerField:
     return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
 
 
+class RejectsUnknownFields:
+    """A body naming a field the operation does not have is refused (400, the
+    field named in `errors`), not quietly half-read: a typo such as
+    `create_acount` must not qualify a lead with the defaults. A read-only field
+    sent back (a record's `id` or `state`, as read) is known, and ignored."""
+
+    IGNORED = frozenset({"csrfmiddlewaretoken"})  # a browser session's form post
+
+    def to_internal_value(self, data):
+        if hasattr(data, "keys"):
+            unknown = sorted(set(data.keys()) - set(self.fields) - self.IGNORED)
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["This operation has no such field."] for name in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+class Serializer(RejectsUnknownFields, serializers.Serializer):
+    pass
+
+
+class ModelSerializer(RejectsUnknownFields, serializers.ModelSerializer):
+    pass
+
+
 READ_ONLY = (
     "id",
     "state",
@@ -67,7 +93,7 @@ class CurrencyField(serializers.RelatedField):
         return found
 
 
-class LeadSerializer(serializers.ModelSerializer):
+class LeadSerializer(ModelSerializer):
     currency = CurrencyField(required=False, allow_null=True)
     score = serializers.IntegerField(
         source="score_or_none",
@@ -98,7 +124,7 @@ class LeadSerializer(serializers.ModelSerializer):
         return value
 
 
-class QualifySerializer(serializers.Serializer):
+class QualifySerializer(Serializer):
     """QualifyLead's parameters (Dynamics 365): which records to create, the
     opportunity's currency, records to link instead, and whether to go ahead
     despite possible duplicates."""
@@ -115,7 +141,7 @@ class QualifySerializer(serializers.Serializer):
 DISQUALIFY_CHOICES = [(r.value, r.label) for r in Lead.DISQUALIFY_REASONS]
 
 
-class DisqualifySerializer(serializers.Serializer):
+class DisqualifySerializer(Serializer):
     status_reason = serializers.ChoiceField(choices=DISQUALIFY_CHOICES)
 
 
@@ -132,7 +158,7 @@ def lead_ids(**kwargs) -> serializers.ListField:
     )
 
 
-class LeadChoiceSerializer(serializers.Serializer):
+class LeadChoiceSerializer(Serializer):
     """How one lead's possible duplicates are settled in a bulk qualify."""
 
     lead = record_id()
@@ -150,12 +176,21 @@ class BulkQualifySerializer(QualifySerializer):
         del fields["existing_account"], fields["existing_contact"]  # one lead's: see choices
         return fields
 
+    def validate(self, attrs):
+        strays = sorted({c["lead"] for c in attrs.get("choices", [])} - set(attrs["leads"]))
+        if strays:
+            listed = ", ".join(map(str, strays))
+            raise serializers.ValidationError(
+                {"choices": [f"These leads are not among the leads to qualify: {listed}."]}
+            )
+        return super().validate(attrs)
+
 
 class BulkDisqualifySerializer(DisqualifySerializer):
     leads = lead_ids()
 
 
-class OutcomeProblemSerializer(serializers.Serializer):
+class OutcomeProblemSerializer(Serializer):
     """Why one lead was not changed: a problem's `code` and `detail` (and, for
     duplicates, the matching `accounts` and `contacts`)."""
 
@@ -163,7 +198,7 @@ class OutcomeProblemSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
-class OutcomeSerializer(serializers.Serializer):
+class OutcomeSerializer(Serializer):
     lead = serializers.IntegerField()
     ok = serializers.BooleanField()
     account = serializers.IntegerField(allow_null=True, required=False)
@@ -172,12 +207,12 @@ class OutcomeSerializer(serializers.Serializer):
     problem = OutcomeProblemSerializer(allow_null=True)
 
 
-class BulkOutcomeSerializer(serializers.Serializer):
+class BulkOutcomeSerializer(Serializer):
     outcomes = OutcomeSerializer(many=True)
     done = serializers.IntegerField(help_text="How many leads were changed.")
 
 
-class QualifyAnswerSerializer(serializers.Serializer):
+class QualifyAnswerSerializer(Serializer):
     """The qualified lead and the records it is linked to, created or existing."""
 
     lead = LeadSerializer()
@@ -188,7 +223,7 @@ class QualifyAnswerSerializer(serializers.Serializer):
     created_contact = serializers.BooleanField()
 
 
-class LeadPageSerializer(serializers.Serializer):
+class LeadPageSerializer(Serializer):
     results = LeadSerializer(many=True)
     next = serializers.CharField(allow_null=True, help_text="The next page's URL, if any.")
 
@@ -207,7 +242,7 @@ OPPORTUNITY_READ_ONLY = (
 )
 
 
-class OpportunitySerializer(serializers.ModelSerializer):
+class OpportunitySerializer(ModelSerializer):
     currency = CurrencyField(required=False)
 
     class Meta:
@@ -217,12 +252,12 @@ class OpportunitySerializer(serializers.ModelSerializer):
         extra_kwargs = {"owner": {"required": False}}
 
 
-class OpportunityPageSerializer(serializers.Serializer):
+class OpportunityPageSerializer(Serializer):
     results = OpportunitySerializer(many=True)
     next = serializers.CharField(allow_null=True, help_text="The next page's URL, if any.")
 
 
-class CloseSerializer(serializers.Serializer):
+class CloseSerializer(Serializer):
     """Close as Won or Lost, as Dynamics' Close Opportunity dialog."""
 
     won = serializers.BooleanField()
@@ -252,13 +287,13 @@ def serialized(record) -> dict:
     return data
 
 
-class CurrencySerializer(serializers.ModelSerializer):
+class CurrencySerializer(ModelSerializer):
     class Meta:
         model = Currency
         fields = ["id", "code", "name", "symbol", "exchange_rate", "is_active"]
 
 
-class UserSerializer(serializers.Serializer):
+class UserSerializer(Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
     name = serializers.SerializerMethodField()
@@ -267,13 +302,13 @@ class UserSerializer(serializers.Serializer):
         return user.get_full_name() or user.get_username()
 
 
-class StageSerializer(serializers.ModelSerializer):
+class StageSerializer(ModelSerializer):
     class Meta:
         model = ProcessStage
         fields = ["id", "name", "entity", "order"]
 
 
-class ProcessFlowSerializer(serializers.ModelSerializer):
+class ProcessFlowSerializer(ModelSerializer):
     stages = serializers.SerializerMethodField()
 
     class Meta:
@@ -307,7 +342,7 @@ def choice_lists() -> dict:
 STAMPS = ("id", "created_at", "modified_at")
 
 
-class AccountSerializer(serializers.ModelSerializer):
+class AccountSerializer(ModelSerializer):
     class Meta:
         model = Account
         fields = [*STAMPS, *sorted(ACCOUNT_EDITABLE_FIELDS)]
@@ -315,7 +350,7 @@ class AccountSerializer(serializers.ModelSerializer):
         extra_kwargs = {"owner": {"required": False}}
 
 
-class ContactSerializer(serializers.ModelSerializer):
+class ContactSerializer(ModelSerializer):
     full_name = serializers.CharField(read_only=True)
 
     class Meta:
@@ -328,7 +363,7 @@ class ContactSerializer(serializers.ModelSerializer):
 # --- The timeline: notes, activities, stakeholders -----------------------------------------------
 
 
-class RegardingSerializer(serializers.ModelSerializer):
+class RegardingSerializer(ModelSerializer):
     """A record on a timeline regards exactly one lead, account, contact or
     opportunity, given by its id when it is created and fixed after."""
 
@@ -446,7 +481,7 @@ class StakeholderSerializer(RegardingSerializer):
         return fields
 
 
-class ReasonSerializer(serializers.Serializer):
+class ReasonSerializer(Serializer):
     feature = serializers.CharField()
     label = serializers.CharField()
     value = serializers.CharField()
@@ -454,12 +489,12 @@ class ReasonSerializer(serializers.Serializer):
     points = serializers.IntegerField(help_text="This field's share of the score, in points.")
 
 
-class ScorePointSerializer(serializers.Serializer):
+class ScorePointSerializer(Serializer):
     score = serializers.IntegerField()
     scored_at = serializers.DateTimeField()
 
 
-class LeadScoreSerializer(serializers.Serializer):
+class LeadScoreSerializer(Serializer):
     """Why the lead scores what it does: the base score and each field's points
     add up to the score (the model's own terms)."""
 

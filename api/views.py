@@ -26,7 +26,15 @@ from opportunities.selectors import opportunity_list
 from .idempotency import idempotent
 from .paging import MAX_LIMIT, next_link, page_limit
 from .problems import describe
-from .records import RecordDetail, RecordList, action, documented, with_etag
+from .records import (
+    IF_MATCH_ACTION,
+    RecordDetail,
+    RecordList,
+    action,
+    at_version_read,
+    documented,
+    with_etag,
+)
 from .serializers import (
     BulkDisqualifySerializer,
     BulkOutcomeSerializer,
@@ -140,6 +148,7 @@ class LeadQualify(APIView):
         operation_id="leads_qualify",
         request=QualifySerializer,
         responses=QualifyAnswerSerializer,
+        parameters=[IF_MATCH_ACTION],
     )
     @idempotent
     def post(self, request, pk: int):
@@ -150,7 +159,11 @@ class LeadQualify(APIView):
         options = QualifySerializer(data=request.data)
         options.is_valid(raise_exception=True)
         chosen = linked_records(options.validated_data)
-        result = services.qualify_lead(lead=lead, user=request.user, **chosen)
+        result = at_version_read(
+            request,
+            lead,
+            lambda lead: services.qualify_lead(lead=lead, user=request.user, **chosen),
+        )
         lead = result.lead
         lead.refresh_from_db()
         return with_etag(
@@ -191,15 +204,21 @@ class LeadScore(APIView):
 
 class LeadDisqualify(APIView):
     @extend_schema(
-        operation_id="leads_disqualify", request=DisqualifySerializer, responses=LeadSerializer
+        operation_id="leads_disqualify",
+        request=DisqualifySerializer,
+        responses=LeadSerializer,
+        parameters=[IF_MATCH_ACTION],
     )
     @idempotent
     def post(self, request, pk: int):
         lead = get_object_or_404(Lead, pk=pk)
         body = DisqualifySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        lead = services.disqualify_lead(
-            lead=lead, user=request.user, reason=body.validated_data["status_reason"]
+        reason = body.validated_data["status_reason"]
+        lead = at_version_read(
+            request,
+            lead,
+            lambda lead: services.disqualify_lead(lead=lead, user=request.user, reason=reason),
         )
         return with_etag(Response(LeadSerializer(lead, context={"request": request}).data), lead)
 

@@ -31,3 +31,6 @@ urlpatterns = [
     path("profile/tokens/", include("api.page_urls")),
     path("admin/", admin.site.urls),
 ]
+
+# A bug under /api/ answers problem+json like every other API answer.
+handler500 = "api.problems.server_error"

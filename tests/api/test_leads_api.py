@@ -8,13 +8,13 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts.models import Account
+from accounts.models import Account, Contact
 from api import services as token_services
 from api.models import ApiToken
 from leads.models import Lead, Rating
 from opportunities.models import Opportunity
 from tests.concurrency import on_postgresql, race, run_all
-from tests.factories import AccountFactory, LeadFactory, RepFactory, currency
+from tests.factories import AccountFactory, ContactFactory, LeadFactory, RepFactory, currency
 from tests.reference_data import restore_reference_data
 
 pytestmark = pytest.mark.django_db
@@ -375,3 +375,99 @@ def test_my_open_leads_scored_pages_by_its_own_sort(rep):
     following = client.get(page["next"])
     assert following.status_code == 200, following.content
     assert following.json()["results"][0]["id"] != page["results"][0]["id"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 5000 + "]" * 5000,
+        '{"topic": ' + "[" * 5000 + "]" * 5000 + "}",
+    ],
+)
+def test_json_nested_too_deeply_is_a_400_not_a_500(rep, body):
+    lead = LeadFactory(owner=rep)
+    client = client_for(rep)
+    for url in (reverse("api:leads"), reverse("api:lead_qualify", args=[lead.pk])):
+        response = client.generic("POST", url, body, content_type="application/json")
+        assert response.status_code == 400 and response.json()["code"] == "parse_error"
+    lead.refresh_from_db()
+    assert lead.state == Lead.State.OPEN
+
+
+def test_a_field_the_operation_does_not_have_is_refused_and_changes_nothing(rep):
+    lead = LeadFactory(owner=rep)
+    client = client_for(rep)
+    typo = client.post(
+        reverse("api:lead_qualify", args=[lead.pk]),
+        {"create_acount": False, "create_contac": False},
+        format="json",
+    )
+    assert typo.status_code == 400
+    assert set(typo.json()["errors"]) == {"create_acount", "create_contac"}
+    lead.refresh_from_db()
+    assert lead.state == Lead.State.OPEN and not Account.objects.exists()
+    # What was read may be sent back: read-only fields are known, and ignored.
+    read = client.get(reverse("api:lead", args=[lead.pk])).json()
+    changed = client.patch(
+        reverse("api:lead", args=[lead.pk]), {**read, "topic": "Solar roof"}, format="json"
+    )
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["topic"] == "Solar roof" and changed.json()["state"] == "open"
+
+
+def test_a_bug_under_the_api_answers_problem_json(rep, client, settings):
+    from api.problems import server_error
+
+    request = client.get("/").wsgi_request
+    request.path = "/api/v1/leads/"
+    response = server_error(request)
+    assert response.status_code == 500 and response["Content-Type"] == "application/problem+json"
+
+
+def test_an_account_chosen_still_checks_the_new_contact_for_duplicates(rep):
+    existing = AccountFactory(name="Contoso Ltd")
+    kept = ContactFactory(first_name="Ann", last_name="Lee", email="ann@contoso.example")
+    lead = LeadFactory(
+        owner=rep,
+        company_name="Contoso Ltd",
+        first_name="Ann",
+        last_name="Lee",
+        email="ann@contoso.example",
+    )
+    client = client_for(rep)
+    url = reverse("api:lead_qualify", args=[lead.pk])
+    body = {"create_contact": True, "currency": "USD", "existing_account": existing.pk}
+
+    duplicate = client.post(url, body, format="json")
+    assert duplicate.status_code == 409, duplicate.content
+    assert [c["id"] for c in duplicate.json()["contacts"]] == [kept.pk]
+    assert duplicate.json()["accounts"] == []  # the account is chosen: nothing to make
+    done = client.post(url, {**body, "existing_contact": kept.pk}, format="json")
+    assert done.status_code == 200 and done.json()["contact"] == kept.pk
+    assert Contact.objects.count() == 1
+
+
+def test_an_action_or_a_delete_with_a_stale_if_match_is_refused_and_does_nothing(rep):
+    lead = LeadFactory(owner=rep)
+    client = client_for(rep)
+    read = client.get(reverse("api:lead", args=[lead.pk]))
+    client.patch(reverse("api:lead", args=[lead.pk]), {"topic": "Changed"}, format="json")
+    stale = {"HTTP_IF_MATCH": read["ETag"]}
+    for url, body in (
+        (reverse("api:lead_disqualify", args=[lead.pk]), {"status_reason": "lost"}),
+        (reverse("api:lead_qualify", args=[lead.pk]), {}),
+    ):
+        refused = client.post(url, body, format="json", **stale)
+        assert refused.status_code == 412 and refused.json()["code"] == "lead_changed"
+    refused = client.delete(reverse("api:lead", args=[lead.pk]), **stale)
+    assert refused.status_code == 412
+    lead.refresh_from_db()
+    assert lead.state == Lead.State.OPEN
+    current = {"HTTP_IF_MATCH": client.get(reverse("api:lead", args=[lead.pk]))["ETag"]}
+    done = client.post(
+        reverse("api:lead_disqualify", args=[lead.pk]),
+        {"status_reason": "lost"},
+        format="json",
+        **current,
+    )
+    assert done.status_code == 200 and done.json()["state"] == "disqualified"

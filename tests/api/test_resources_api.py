@@ -269,10 +269,15 @@ def test_stakeholders_are_added_changed_and_removed(rep):
 
 def test_a_stakeholder_needs_a_lead_or_an_opportunity(rep):
     contact = ContactFactory(owner=rep)
-    response = client_for(rep).post(
+    client = client_for(rep)
+    response = client.post(reverse("api:stakeholders"), {"contact": contact.pk}, format="json")
+    assert response.status_code == 400 and "regarding" in response.json()["errors"]
+    # A stakeholder is a lead's or an opportunity's: an account is no field of it.
+    response = client.post(
         reverse("api:stakeholders"), {"contact": contact.pk, "account": 1}, format="json"
     )
-    assert response.status_code == 400 and "regarding" in response.json()["errors"]
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"account": ["This operation has no such field."]}
 
 
 # --- Bulk actions --------------------------------------------------------------------------
@@ -303,6 +308,8 @@ def test_bulk_qualify_answers_each_lead_and_settles_duplicates_by_choice(rep, re
     assert Lead.objects.get(pk=theirs.pk).state == Lead.State.OPEN
 
     choice = {"lead": duplicate.pk, "existing_account": existing.pk}
+    stray = client.post(url, {**body, "leads": [plain.pk], "choices": [choice]}, format="json")
+    assert stray.status_code == 400 and str(duplicate.pk) in stray.json()["errors"]["choices"][0]
     settled = client.post(
         url, {**body, "leads": [duplicate.pk], "choices": [choice]}, format="json"
     )
