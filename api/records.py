@@ -20,13 +20,7 @@ IF_MATCH = OpenApiParameter(
     "If-Match",
     str,
     OpenApiParameter.HEADER,
-    description="The ETag read: a record changed since answers 412 and nothing is saved.",
-)
-IF_MATCH_ACTION = OpenApiParameter(
-    "If-Match",
-    str,
-    OpenApiParameter.HEADER,
-    description="The ETag read: a record changed since answers 412 and nothing is done.",
+    description="The ETag read: a record changed since answers 412, and nothing is saved or done.",
 )
 
 
@@ -35,9 +29,13 @@ def etag_of(record) -> str:
     return f'"{record.pk}-{int(record.modified_at.timestamp() * 1_000_000)}"'
 
 
+def if_match(request) -> str:
+    return request.headers.get("If-Match", "").strip()
+
+
 def matches_version(request, record) -> bool:
     """Whether the If-Match header (if any) names the record's current version."""
-    header = request.headers.get("If-Match", "").strip()
+    header = if_match(request)
     return not header or header == "*" or etag_of(record) in {t.strip() for t in header.split(",")}
 
 
@@ -46,14 +44,14 @@ def expected_version(request, record):
     check under its lock; a version already gone answers 412 (RecordChanged)."""
     if not matches_version(request, record):
         raise RecordChanged(record)
-    return record.modified_at if request.headers.get("If-Match", "").strip() else None
+    return record.modified_at if if_match(request) else None
 
 
 def at_version_read(request, record, call):
     """`call(record)`; with If-Match, in one transaction with the record locked and
     checked to be still at the version read (412, nothing done, if not). An action
     or a delete honours the header as a change does."""
-    if not request.headers.get("If-Match", "").strip() or not hasattr(record, "modified_at"):
+    if not if_match(request) or not hasattr(record, "modified_at"):
         return call(record)
     with transaction.atomic():
         current = type(record).objects.select_for_update().get(pk=record.pk)
@@ -112,7 +110,7 @@ def action(
             summary=summary,
             request=body,
             responses=serializer,
-            parameters=[IF_MATCH_ACTION] if hasattr(model, "modified_at") else [],
+            parameters=[IF_MATCH] if hasattr(model, "modified_at") else [],
         )
         @idempotent
         def post(self, request, *args, **kwargs):
@@ -191,7 +189,7 @@ def documented(name: str, *, what: str, versioned: bool = True):
             delete=extend_schema(
                 operation_id=f"{name}_delete",
                 responses={204: None},
-                parameters=[IF_MATCH_ACTION] if versioned else [],
+                parameters=update,
             ),
         )(view)
 

@@ -27,7 +27,7 @@ from .idempotency import idempotent
 from .paging import MAX_LIMIT, next_link, page_limit
 from .problems import describe
 from .records import (
-    IF_MATCH_ACTION,
+    IF_MATCH,
     RecordDetail,
     RecordList,
     action,
@@ -148,7 +148,7 @@ class LeadQualify(APIView):
         operation_id="leads_qualify",
         request=QualifySerializer,
         responses=QualifyAnswerSerializer,
-        parameters=[IF_MATCH_ACTION],
+        parameters=[IF_MATCH],
     )
     @idempotent
     def post(self, request, pk: int):
@@ -207,7 +207,7 @@ class LeadDisqualify(APIView):
         operation_id="leads_disqualify",
         request=DisqualifySerializer,
         responses=LeadSerializer,
-        parameters=[IF_MATCH_ACTION],
+        parameters=[IF_MATCH],
     )
     @idempotent
     def post(self, request, pk: int):

@@ -134,9 +134,8 @@ class Feature:
             return "Not given"
         return labels.get(key, key)
 
-    def value_in_sentence(self, key: str, edges: list[float], currency: str = "") -> str:
-        """The value as it reads after "Email is": "a company address", "not given"."""
-        value = self.value_label(key, edges, currency)
+    def in_sentence(self, key: str, value: str) -> str:
+        """The value's label as it reads after "Email is": "a company address"."""
         return value[:1].lower() + value[1:] if self.lower or key == NONE else value
 
     def describe(self, key: str, edges: list[float], currency: str = "") -> str:
@@ -1063,7 +1062,7 @@ def explain(lead: Lead, *, now: datetime | None = None) -> Explanation | None:
         edges = model.edges.get(feature.name, [])
         qv, dv = model.counts.get(feature.name, {}).get(key, [0, 0])
         value = feature.value_label(key, edges, currency)
-        said = feature.value_in_sentence(key, edges, currency)
+        said = feature.in_sentence(key, value)
         if qv + dv:
             rate = percent(qv, qv + dv)
             sentence = (
